@@ -1,0 +1,127 @@
+"""Command-line plumbing around Hydra: compose and check a config before Hydra creates any folder.
+
+Hydra reports bad overrides with several lines and exit code 1, after creating the run folder. The CLI
+instead composes the configuration first (for a sweep, every value of every swept parameter), builds the
+scenario, and on any problem prints one line `error: <field>: <problem>` and exits with code 2, leaving
+nothing on disk.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+from sim.config import Config, register_schema, repo_root, to_config
+from sim.errors import InputError
+
+CONFIG_DIR = repo_root() / "configs"
+CONFIG_NAME = "config"
+EXIT_BAD_INPUT = 2
+
+
+def _explain(exc: BaseException) -> InputError:
+    """Turn a Hydra/OmegaConf composition error into a one-line InputError."""
+    from hydra.errors import HydraException, MissingConfigException
+    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
+
+    cause: BaseException = exc
+    while cause.__cause__ is not None and isinstance(cause, HydraException) and not isinstance(cause, MissingConfigException):
+        cause = cause.__cause__
+    if isinstance(cause, MissingConfigException):
+        group = getattr(cause, "config_name", None) or ""
+        options = getattr(cause, "options", None)
+        text = str(cause).splitlines()[0]
+        known = f"; known: {', '.join(options)}" if options else ""
+        if "scenario" in text:
+            return InputError("scenario", f"unknown scenario ({text.rstrip('.')}){known}")
+        return InputError(group or "config", f"{text.rstrip('.')}{known}")
+    if isinstance(cause, OmegaConfBaseException):
+        key = getattr(cause, "full_key", None) or "config"
+        first = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        if isinstance(cause, ConfigKeyError) or "not in struct" in first or "not in '" in first:
+            return InputError(key, "unknown config key")
+        if isinstance(cause, ValidationError):
+            return InputError(key, f"wrong type: {first}")
+        return InputError(key, first)
+    lines = [l for l in str(exc).splitlines() if l.strip()]
+    return InputError("config", lines[0] if lines else type(exc).__name__)
+
+
+def compose(overrides: Iterable[str] = ()) -> Any:
+    """Compose configs/config.yaml with Hydra overrides, outside any Hydra run (no folder is created)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_schema()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return hydra_compose(config_name=CONFIG_NAME, overrides=list(overrides))
+    except InputError:
+        raise
+    except Exception as exc:  # Hydra raises many types; each becomes one line
+        raise _explain(exc) from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def load_config(overrides: Iterable[str] = ()) -> Config:
+    """Compose, type-check and validate a configuration from overrides."""
+    return to_config(compose(overrides))
+
+
+def _expand(overrides: list[str]) -> list[list[str]]:
+    """Override lists to check: every value of every swept parameter at least once."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception as exc:
+        raise InputError("overrides", str(exc).splitlines()[0]) from None
+    choices: list[list[str]] = []
+    for o in parsed:
+        if o.is_sweep_override():
+            values = [str(v) for v in o.sweep_string_iterator()]
+            if not values:
+                raise InputError(o.get_key_element(), "empty sweep range")
+            choices.append([f"{o.get_key_element()}={v}" for v in values])
+        else:
+            choices.append([o.input_line])
+    width = max((len(c) for c in choices), default=1)
+    return [[c[min(i, len(c) - 1)] for c in choices] for i in range(width)] or [[]]
+
+
+def check(overrides: list[str]) -> list[Config]:
+    """Validate the overrides of a run or sweep and build each scenario once; raise InputError if bad."""
+    from sim.scenario import build_scenario
+
+    user = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    configs = []
+    for combo in _expand(user):
+        cfg = load_config(combo)
+        build_scenario(cfg)
+        configs.append(cfg)
+    return configs
+
+
+def fail(exc: InputError) -> None:
+    """Print the one-line error and exit with code 2."""
+    print(f"error: {exc}", file=sys.stderr)
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+def split_argv(argv: list[str]) -> tuple[list[str], bool, bool]:
+    """(overrides, multirun?, passthrough?) from the command line; passthrough for Hydra's own flags."""
+    flags = {"-m", "--multirun"}
+    passthrough = any(a.startswith("-") and a not in flags for a in argv)
+    return [a for a in argv if not a.startswith("-")], any(a in flags for a in argv), passthrough
+
+
+def output_dir() -> Path:
+    """The Hydra run folder of the current job."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)

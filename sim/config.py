@@ -1,0 +1,302 @@
+"""Typed configuration schema and its validation: the only module that knows about Hydra.
+
+The schema is a tree of dataclasses registered in Hydra's ConfigStore, so an unknown key or a value of the
+wrong type is refused while the configuration is composed. `validate` then checks ranges and consistency
+and raises `InputError` naming the field. Every default is an assumption documented in README.md and
+docs/model.md with its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from sim.errors import InputError
+
+OPERATORS: tuple[str, ...] = (
+    "la_poste", "caf", "pole_emploi", "cnam", "cnav", "msa", "interieur", "justice", "dgfip",
+)
+"""The nine national operators whose paperwork France Services handles."""
+
+# Share of requests by operator. Cour des comptes 2024: France Titres/ANTS (interieur) 19%, CAF 16%,
+# Assurance maladie (cnam) 16%, DGFiP 15%, the top five 80%; the fifth (cnav, 14%) and the split of the
+# last 20% are assumptions.
+DEFAULT_OPERATOR_SHARE: Dict[str, float] = {
+    "interieur": 0.19, "caf": 0.16, "cnam": 0.16, "dgfip": 0.15, "cnav": 0.14,
+    "pole_emploi": 0.08, "msa": 0.05, "la_poste": 0.05, "justice": 0.02,
+}
+
+
+@dataclass
+class ScenarioConfig:
+    """Which territory (or the queueing-theory check `mmc`) to simulate."""
+
+    name: str = "saint_amand"
+    kind: str = "territory"  # territory | mmc
+    data_dir: Optional[str] = None  # default: scenarios/<name> in the repository
+    travel_matrix: Optional[str] = None  # CSV with columns from,to,minutes[,km]; overrides the formula
+    rota_file: Optional[str] = None  # explicit rota (CSV or YAML); overrides the rota builder
+
+
+@dataclass
+class TravelConfig:
+    """Road travel from great-circle distance: km = detour x distance, minutes = km / speed."""
+
+    detour_factor: float = 1.3  # brief: road distance is 1.2-1.4 x straight-line distance
+    speed_kmh: float = 50.0
+
+
+@dataclass
+class DemandConfig:
+    """Needs per commune x operator x day: population/1000 x rate x uptake x operator share x weekday."""
+
+    rate_per_1000_per_day: float = 0.53  # 9 M requests / 68 M people / 250 working days (brief)
+    uptake: float = 0.14  # share of the mature rate reaching a new itinerant service (calibrated, see README)
+    operator_share: Dict[str, float] = field(default_factory=lambda: dict(DEFAULT_OPERATOR_SHARE))
+    weekday_profile: List[float] = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+
+
+@dataclass
+class CitizensConfig:
+    """How citizens choose a session, arrive, book, wait and come back."""
+
+    max_travel_min: float = 20.0  # travel-time promise: 95% of people < 20 min from a site
+    horizon_days: float = 28.0  # no reachable session within this many days: outcome no_session
+    arrival_profile: str = "front_loaded"  # front_loaded | uniform (offset within the session)
+    front_loaded_shape: float = 3.0  # offset = length x Beta(1, shape): 27% arrive in the first tenth
+    appointment_share: float = 0.5  # the 2021 pilot worked "mostly by appointment" (assumption)
+    slot_min: float = 30.0  # appointment slot length
+    patience_mean_min: float = 60.0  # exponential patience of walk-ins in the queue (assumption)
+    p_return: float = 0.7  # a citizen turned away at closing comes to a later session (assumption)
+
+
+@dataclass
+class ServiceConfig:
+    """Time at the desk per request and the share that cannot be resolved on the spot."""
+
+    distribution: str = "lognormal"  # lognormal | exponential
+    median_min: float = 20.0  # anecdote: a licence renewal "under 20 minutes" (assumption)
+    sigma: float = 0.5  # log-scale spread of the lognormal (assumption)
+    median_min_by_operator: Dict[str, float] = field(default_factory=dict)  # per-operator override
+    referred_share: float = 0.18  # ~82% resolved on the spot (Cour des comptes 2024)
+
+
+@dataclass
+class StaffingConfig:
+    """Agents, their working day and what an hour and a kilometre cost."""
+
+    agents: int = 1
+    workday_max_h: float = 7.0  # sessions plus driving
+    cost_per_agent_hour: float = 35.0  # loaded hourly cost of an agent (assumption)
+    cost_per_km: float = 0.40  # vehicle cost per km (assumption, close to the French mileage scale)
+
+
+@dataclass
+class FrequencyConfig:
+    """How often each site is visited and the daily session pattern."""
+
+    visits_per_site_per_week: float = 0.5  # 15 sites, 10 sessions a week: each site every other week
+    sessions: List[str] = field(default_factory=lambda: ["09:00-11:30", "14:00-16:30"])
+    working_days: List[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])  # Monday = 0
+
+
+@dataclass
+class ExperimentConfig:
+    """Run length and replications."""
+
+    weeks: int = 13  # the 3-month pilot
+    replications: int = 10
+    n_jobs: int = 1  # replications run in parallel processes when > 1; results are identical
+
+
+@dataclass
+class MMCConfig:
+    """One always-open site with `servers` agents, Poisson arrivals and exponential service (scenario=mmc)."""
+
+    arrival_rate_per_hour: float = 4.5
+    service_rate_per_hour: float = 1.0
+    servers: int = 5
+    patience_rate_per_hour: float = 0.0  # 0: nobody abandons (Erlang C); > 0: Erlang A
+    hours: float = 2000.0
+    warmup_hours: float = 100.0  # requests arriving earlier are left out of the KPIs
+
+
+@dataclass
+class OutputConfig:
+    """What a run writes besides summary.json and kpis.csv."""
+
+    requests: bool = True  # requests.parquet, one row per request
+    print_table: bool = True
+
+
+@dataclass
+class Config:
+    """The whole configuration of one run."""
+
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    travel: TravelConfig = field(default_factory=TravelConfig)
+    demand: DemandConfig = field(default_factory=DemandConfig)
+    citizens: CitizensConfig = field(default_factory=CitizensConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    staffing: StaffingConfig = field(default_factory=StaffingConfig)
+    frequency: FrequencyConfig = field(default_factory=FrequencyConfig)
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    mmc: MMCConfig = field(default_factory=MMCConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    seed: int = 0
+
+
+def register_schema() -> None:
+    """Register the schema as `base_config` so configs/config.yaml composes onto it."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="base_config", node=Config)
+
+
+def to_config(cfg: Any) -> Config:
+    """Turn a composed DictConfig into a validated `Config`."""
+    from omegaconf import OmegaConf
+
+    obj = OmegaConf.to_object(cfg)
+    assert isinstance(obj, Config)
+    validate(obj)
+    return obj
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> None:
+    if value != value or value < 0 or (value == 0 and not allow_zero):
+        raise InputError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+
+
+def _share(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise InputError(name, f"must be a share in [0, 1], got {value}")
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InputError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def parse_hhmm(name: str, text: str) -> float:
+    """Minutes after midnight of an 'HH:MM' string."""
+    try:
+        hours, minutes = text.strip().split(":")
+        value = int(hours) * 60 + int(minutes)
+    except ValueError:
+        raise InputError(name, f"expected a time HH:MM, got {text!r}") from None
+    if not 0 <= value <= 24 * 60 or not 0 <= int(minutes) < 60:
+        raise InputError(name, f"expected a time HH:MM within the day, got {text!r}")
+    return float(value)
+
+
+def parse_session_pattern(sessions: List[str]) -> list[tuple[float, float]]:
+    """Daily session pattern ['09:00-11:30', ...] as sorted, non-overlapping (start, end) minutes."""
+    if not sessions:
+        raise InputError("frequency.sessions", "needs at least one session 'HH:MM-HH:MM'")
+    out = []
+    for i, text in enumerate(sessions):
+        name = f"frequency.sessions[{i}]"
+        if text.count("-") != 1:
+            raise InputError(name, f"expected 'HH:MM-HH:MM', got {text!r}")
+        start, end = (parse_hhmm(name, part) for part in text.split("-"))
+        if end <= start:
+            raise InputError(name, f"ends before it starts: {text!r}")
+        out.append((start, end))
+    out.sort()
+    for (s0, e0), (s1, _) in zip(out, out[1:]):
+        if s1 < e0:
+            raise InputError("frequency.sessions", "sessions of the daily pattern overlap")
+    return out
+
+
+def validate(cfg: Config) -> None:
+    """Check ranges and consistency; raise `InputError` naming the first offending field."""
+    _choice("scenario.kind", cfg.scenario.kind, ("territory", "mmc"))
+    _positive("travel.detour_factor", cfg.travel.detour_factor)
+    if cfg.travel.detour_factor < 1.0:
+        raise InputError("travel.detour_factor", f"road distance cannot be shorter than straight line, got {cfg.travel.detour_factor}")
+    _positive("travel.speed_kmh", cfg.travel.speed_kmh)
+
+    d = cfg.demand
+    _positive("demand.rate_per_1000_per_day", d.rate_per_1000_per_day)
+    _share("demand.uptake", d.uptake)
+    _positive("demand.uptake", d.uptake)
+    for op, share in d.operator_share.items():
+        if op not in OPERATORS:
+            raise InputError(f"demand.operator_share.{op}", f"unknown operator; known: {', '.join(OPERATORS)}")
+        _share(f"demand.operator_share.{op}", share)
+    total = sum(d.operator_share.values())
+    if abs(total - 1.0) > 1e-6:
+        raise InputError("demand.operator_share", f"shares must add up to 1, got {total:.6g}")
+    if len(d.weekday_profile) != 7:
+        raise InputError("demand.weekday_profile", f"needs 7 values (Monday..Sunday), got {len(d.weekday_profile)}")
+    for i, w in enumerate(d.weekday_profile):
+        _positive(f"demand.weekday_profile[{i}]", w, allow_zero=True)
+    if sum(d.weekday_profile) <= 0:
+        raise InputError("demand.weekday_profile", "at least one day must have demand")
+
+    c = cfg.citizens
+    _positive("citizens.max_travel_min", c.max_travel_min)
+    _positive("citizens.horizon_days", c.horizon_days)
+    _choice("citizens.arrival_profile", c.arrival_profile, ("front_loaded", "uniform"))
+    _positive("citizens.front_loaded_shape", c.front_loaded_shape)
+    _share("citizens.appointment_share", c.appointment_share)
+    _positive("citizens.slot_min", c.slot_min)
+    _positive("citizens.patience_mean_min", c.patience_mean_min)
+    _share("citizens.p_return", c.p_return)
+
+    s = cfg.service
+    _choice("service.distribution", s.distribution, ("lognormal", "exponential"))
+    _positive("service.median_min", s.median_min)
+    _positive("service.sigma", s.sigma, allow_zero=True)
+    for op, median in s.median_min_by_operator.items():
+        if op not in OPERATORS:
+            raise InputError(f"service.median_min_by_operator.{op}", f"unknown operator; known: {', '.join(OPERATORS)}")
+        _positive(f"service.median_min_by_operator.{op}", median)
+    _share("service.referred_share", s.referred_share)
+
+    st = cfg.staffing
+    if st.agents < 1:
+        raise InputError("staffing.agents", f"must be >= 1, got {st.agents}")
+    _positive("staffing.workday_max_h", st.workday_max_h)
+    if st.workday_max_h > 24:
+        raise InputError("staffing.workday_max_h", f"must be at most 24, got {st.workday_max_h}")
+    _positive("staffing.cost_per_agent_hour", st.cost_per_agent_hour, allow_zero=True)
+    _positive("staffing.cost_per_km", st.cost_per_km, allow_zero=True)
+
+    f = cfg.frequency
+    _positive("frequency.visits_per_site_per_week", f.visits_per_site_per_week)
+    parse_session_pattern(f.sessions)
+    if not f.working_days:
+        raise InputError("frequency.working_days", "needs at least one day (Monday = 0)")
+    if len(set(f.working_days)) != len(f.working_days) or not all(0 <= x <= 6 for x in f.working_days):
+        raise InputError("frequency.working_days", f"must be distinct days 0..6 (Monday = 0), got {list(f.working_days)}")
+
+    e = cfg.experiment
+    if e.weeks < 1:
+        raise InputError("experiment.weeks", f"must be >= 1, got {e.weeks}")
+    if e.replications < 1:
+        raise InputError("experiment.replications", f"must be >= 1, got {e.replications}")
+    if e.n_jobs == 0 or e.n_jobs < -1:
+        raise InputError("experiment.n_jobs", f"must be >= 1, or -1 for all cores, got {e.n_jobs}")
+
+    m = cfg.mmc
+    _positive("mmc.arrival_rate_per_hour", m.arrival_rate_per_hour)
+    _positive("mmc.service_rate_per_hour", m.service_rate_per_hour)
+    if m.servers < 1:
+        raise InputError("mmc.servers", f"must be >= 1, got {m.servers}")
+    _positive("mmc.patience_rate_per_hour", m.patience_rate_per_hour, allow_zero=True)
+    _positive("mmc.hours", m.hours)
+    _positive("mmc.warmup_hours", m.warmup_hours, allow_zero=True)
+    if m.warmup_hours >= m.hours:
+        raise InputError("mmc.warmup_hours", f"must be shorter than mmc.hours ({m.hours}), got {m.warmup_hours}")
+    if cfg.scenario.kind == "mmc" and m.patience_rate_per_hour == 0 and m.arrival_rate_per_hour >= m.servers * m.service_rate_per_hour:
+        raise InputError("mmc.arrival_rate_per_hour", "load >= servers without impatience: the queue grows without bound")
+
+
+def repo_root() -> Path:
+    """The repository folder holding configs/ and scenarios/ (parent of the package)."""
+    return Path(__file__).resolve().parent.parent
+

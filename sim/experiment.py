@@ -1,0 +1,86 @@
+"""Replications of one configuration: independent random streams, optional parallelism, KPIs with CIs.
+
+Replication r of seed s always draws from the same streams (see `model.streams`), so the results do not
+depend on how many replications run, in which order, or in how many processes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import pandas as pd
+from tqdm import tqdm
+
+from sim.config import Config
+from sim.model import run_replication
+from sim.results import aggregate, replication_kpis, request_table, summary
+from sim.scenario import Scenario, build_scenario
+
+
+@dataclass
+class Results:
+    """A run's outputs as DataFrames: per-request log, tidy KPIs with CIs, headline summary."""
+
+    summary: dict
+    kpis: pd.DataFrame
+    requests: pd.DataFrame | None
+    scenario: Scenario = field(repr=False)
+    config: Config = field(repr=False)
+    elapsed_s: float = 0.0  # wall time of the replications (not in summary.json, which must be reproducible)
+
+    def kpi(self, metric: str, scope: str = "overall") -> pd.DataFrame:
+        """Rows of one metric at one scope, indexed by key."""
+        k = self.kpis
+        return k[(k["metric"] == metric) & (k["scope"] == scope)].set_index("key")
+
+
+def _one(args: tuple[Scenario, int, int, bool]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Simulate one replication; return its KPIs and (if kept) its request rows."""
+    scenario, seed, rep, keep_requests = args
+    log = run_replication(scenario, seed, rep)
+    requests = request_table(scenario, log, rep)
+    return replication_kpis(scenario, log, requests), (requests if keep_requests else None)
+
+
+def _replications(scenario: Scenario, cfg: Config, keep_requests: bool) -> Iterator[tuple[pd.DataFrame, pd.DataFrame | None]]:
+    tasks = [(scenario, cfg.seed, r, keep_requests) for r in range(cfg.experiment.replications)]
+    jobs = cfg.experiment.n_jobs
+    if jobs == 1 or len(tasks) == 1:
+        yield from map(_one, tasks)
+        return
+    with ProcessPoolExecutor(max_workers=None if jobs == -1 else jobs) as pool:
+        yield from pool.map(_one, tasks)
+
+
+def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests: bool = True) -> Results:
+    """Run every replication of a validated config and aggregate KPIs (95% CIs over replications)."""
+    scenario = scenario or build_scenario(cfg)
+    started = time.perf_counter()
+    per_rep: list[pd.DataFrame] = []
+    requests: list[pd.DataFrame] = []
+    bar = tqdm(total=cfg.experiment.replications, desc="replications", unit="rep",
+               disable=not sys.stderr.isatty(), leave=False)
+    for kpis, req in _replications(scenario, cfg, keep_requests):
+        per_rep.append(kpis)
+        if req is not None:
+            requests.append(req)
+        bar.update()
+    bar.close()
+    kpis = aggregate(per_rep)
+    facts = {
+        "scenario": cfg.scenario.name,
+        "kind": cfg.scenario.kind,
+        "replications": cfg.experiment.replications,
+        "seed": cfg.seed,
+        "weeks": cfg.experiment.weeks if cfg.scenario.kind == "territory" else None,
+        "agents": len(scenario.rota.agent_names),
+        "sites": scenario.territory.n_sites,
+        "sessions": int((scenario.rota.session_start < max(scenario.analysis_days, 1) * 1440.0).sum()),
+    }
+    table = pd.concat(requests, ignore_index=True) if requests else None
+    return Results(summary=summary(kpis, facts), kpis=kpis, requests=table, scenario=scenario, config=cfg,
+                   elapsed_s=time.perf_counter() - started)

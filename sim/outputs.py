@@ -1,0 +1,107 @@
+"""Writing a run's files atomically, and the short table printed to the terminal.
+
+Each file is written to a temporary name in the same folder and renamed into place, so a reader (or a
+resumed sweep) never sees a half-written file; `summary.json` is written last and marks a complete run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from sim.experiment import Results
+
+SUMMARY = "summary.json"
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it to `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Atomic, stable JSON (sorted keys, NaN written as null)."""
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_outputs(results: Results, out_dir: Path) -> list[Path]:
+    """Write requests.parquet (if kept), kpis.csv and summary.json (last) into `out_dir`."""
+    written = []
+    if results.requests is not None:
+        p = out_dir / "requests.parquet"
+        write_atomic(p, lambda tmp: results.requests.to_parquet(tmp, index=False))
+        written.append(p)
+    p = out_dir / "kpis.csv"
+    write_atomic(p, lambda tmp: results.kpis.to_csv(tmp, index=False, float_format="%.10g"))
+    written.append(p)
+    p = out_dir / SUMMARY
+    write_json(p, results.summary)
+    written.append(p)
+    return written
+
+
+ROWS: tuple[tuple[str, str, str], ...] = (
+    ("requests", "needs arising", "{:.1f}"),
+    ("seen_per_week", "seen at the desk per week", "{:.1f}"),
+    ("served", "served (resolved)", "{:.1f}"),
+    ("referred", "referred (not resolved on the spot)", "{:.1f}"),
+    ("reneged", "left the queue", "{:.1f}"),
+    ("turned_away", "turned away, no later session", "{:.1f}"),
+    ("gave_up", "turned away, did not come back", "{:.1f}"),
+    ("no_session", "no reachable session", "{:.1f}"),
+    ("access_delay_days_mean", "access delay, mean (days)", "{:.2f}"),
+    ("access_delay_days_p90", "access delay, p90 (days)", "{:.2f}"),
+    ("queue_wait_min_mean", "queue wait, mean (min)", "{:.1f}"),
+    ("queue_wait_min_p90", "queue wait, p90 (min)", "{:.1f}"),
+    ("share_wait_le_20min", "seen within 20 min", "{:.1%}"),
+    ("p_wait", "share who waited", "{:.3f}"),
+    ("abandon_share", "share who abandoned", "{:.3f}"),
+    ("agent_utilisation", "agent busy serving (share of session time)", "{:.1%}"),
+    ("agent_driving_share", "agent time driving", "{:.1%}"),
+    ("km_driven", "km driven", "{:.0f}"),
+    ("cost_per_served", "cost per request seen (EUR)", "{:.2f}"),
+)
+
+
+def format_table(results: Results) -> str:
+    """A short table of headline KPIs with their 95% CIs."""
+    s = results.summary
+    head = f"{s['scenario']}: {s['replications']} replication(s), seed {s['seed']}"
+    if s.get("weeks"):
+        head += f", {s['weeks']} weeks, {s['agents']} agent(s), {s['sites']} sites, {s['sessions']} sessions"
+    lines = [head, f"{'KPI':44s} {'mean':>10s}   95% CI"]
+    for key, label, fmt in ROWS:
+        if key not in s or s[key] is None:
+            continue
+        lo, hi = s["ci95"].get(key, [None, None])
+        ci = f"[{fmt.format(lo)}, {fmt.format(hi)}]" if lo is not None and hi is not None and not math.isnan(lo) else ""
+        lines.append(f"{label:44s} {fmt.format(s[key]):>10s}   {ci}")
+    return "\n".join(lines)
+
+
+def read_summary(out_dir: Path) -> dict | None:
+    """The summary of a complete run folder, or None if it is missing or unreadable."""
+    try:
+        return json.loads((out_dir / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def requests_frame(out_dir: Path) -> pd.DataFrame:
+    """Read a run's request table back."""
+    return pd.read_parquet(out_dir / "requests.parquet")

@@ -1,0 +1,300 @@
+"""Who holds which session where and when: built from staffing x frequency, or read from a rota file.
+
+A rota is a list of (agent, session) rows; a session is one opening of one site's desk (site, start, end)
+that one or more agents staff. Times are minutes from Monday 00:00 of the first simulated week.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.errors import InputError
+from sim.territory import Territory, TravelTimes
+
+DAY_MIN = 1440.0
+WEEK_MIN = 7 * DAY_MIN
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Rota:
+    """Sessions (one desk opening each) and the agents staffing them."""
+
+    agent_names: tuple[str, ...]
+    session_site: np.ndarray  # int32
+    session_start: np.ndarray  # float64 minutes
+    session_end: np.ndarray  # float64 minutes
+    row_agent: np.ndarray  # int32, one row per (agent, session), sorted by agent then start
+    row_session: np.ndarray  # int32
+
+    @property
+    def n_sessions(self) -> int:
+        """Number of sessions."""
+        return len(self.session_site)
+
+    @property
+    def session_agents(self) -> np.ndarray:
+        """Number of agents staffing each session."""
+        return np.bincount(self.row_session, minlength=self.n_sessions).astype(np.int32)
+
+    def agent_days(self) -> list[tuple[int, int, np.ndarray]]:
+        """(agent, day, row indices in time order) for every working day of every agent."""
+        day = (self.session_start[self.row_session] // DAY_MIN).astype(np.int64)
+        key = self.row_agent.astype(np.int64) * 1_000_000 + day
+        bounds = np.flatnonzero(np.diff(key)) + 1
+        return [
+            (int(self.row_agent[g[0]]), int(day[g[0]]), g)
+            for g in np.split(np.arange(len(key)), bounds)
+            if len(g)
+        ]
+
+
+def _hhmm(minutes: float) -> str:
+    m = int(round(minutes % DAY_MIN))
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def _from_rows(names: tuple[str, ...], agent: np.ndarray, site: np.ndarray, start: np.ndarray, end: np.ndarray) -> Rota:
+    """Group (agent, site, start, end) rows into sessions; sessions sorted by start then site."""
+    keys = pd.DataFrame({"site": site, "start": start, "end": end})
+    uniq = keys.drop_duplicates().sort_values(["start", "site", "end"], kind="stable").reset_index(drop=True)
+    uniq["session"] = np.arange(len(uniq), dtype=np.int32)
+    row_session = keys.merge(uniq, on=["site", "start", "end"], how="left")["session"].to_numpy(np.int32)
+    order = np.lexsort((row_session, start, agent))
+    return Rota(
+        agent_names=names,
+        session_site=uniq["site"].to_numpy(np.int32),
+        session_start=uniq["start"].to_numpy(float),
+        session_end=uniq["end"].to_numpy(float),
+        row_agent=np.asarray(agent, dtype=np.int32)[order],
+        row_session=row_session[order],
+    )
+
+
+def day_plan(rota: Rota, travel: TravelTimes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per rota row: driving minutes and km before it (from base or previous site) and after the day's last.
+
+    Returns (drive_before_min, km_before, drive_after_min, km_after); `after` is non-zero only on the last
+    row of an agent's day (the drive back to base).
+    """
+    base = travel.minutes.shape[0] - 1
+    n = len(rota.row_agent)
+    before_min, before_km = np.zeros(n), np.zeros(n)
+    after_min, after_km = np.zeros(n), np.zeros(n)
+    sites = rota.session_site[rota.row_session]
+    for _, _, rows in rota.agent_days():
+        prev = np.concatenate(([base], sites[rows[:-1]]))
+        before_min[rows] = travel.minutes[prev, sites[rows]]
+        before_km[rows] = travel.km[prev, sites[rows]]
+        after_min[rows[-1]] = travel.minutes[sites[rows[-1]], base]
+        after_km[rows[-1]] = travel.km[sites[rows[-1]], base]
+    return before_min, before_km, after_min, after_km
+
+
+def check_rota(rota: Rota, travel: TravelTimes, workday_max_min: float, territory: Territory) -> None:
+    """Refuse a rota that needs an agent in two places at once or more than the working day."""
+    start = rota.session_start[rota.row_session]
+    end = rota.session_end[rota.row_session]
+    sites = rota.session_site[rota.row_session]
+    before_min, _, after_min, _ = day_plan(rota, travel)
+    for agent, day, rows in rota.agent_days():
+        name = rota.agent_names[agent]
+        for a, b in zip(rows[:-1], rows[1:]):
+            if start[b] < end[a]:
+                raise InputError(
+                    "rota",
+                    f"agent {name} is needed at {territory.site_id[sites[a]]} and {territory.site_id[sites[b]]} at once "
+                    f"on day {day} ({WEEKDAYS[day % 7]}) at {_hhmm(start[b])}",
+                )
+        work = float((end[rows] - start[rows]).sum() + before_min[rows].sum() + after_min[rows[-1]])
+        if work > workday_max_min + 1e-9:
+            raise InputError(
+                "staffing.workday_max_h",
+                f"agent {name} on day {day} ({WEEKDAYS[day % 7]}) needs {work / 60:.2f} h of sessions and driving, "
+                f"more than the {workday_max_min / 60:g} h working day by {(work - workday_max_min) / 60:.2f} h",
+            )
+
+
+def cycle_weeks(visits_per_site_per_week: float) -> int:
+    """Smallest number of weeks in which every site gets a whole number of visits."""
+    for k in range(1, 53):
+        if abs(k * visits_per_site_per_week - round(k * visits_per_site_per_week)) < 1e-6:
+            return k
+    raise InputError(
+        "frequency.visits_per_site_per_week",
+        f"{visits_per_site_per_week} visits a week gives no whole number of visits within a year's cycle",
+    )
+
+
+def tour_order(travel: TravelTimes) -> np.ndarray:
+    """Order sites along one closed tour from the base: nearest neighbour, then 2-opt improvement."""
+    m = travel.minutes
+    base = m.shape[0] - 1
+    n = base
+    unvisited = set(range(n))
+    tour = [base]
+    while unvisited:
+        last = tour[-1]
+        nxt = min(unvisited, key=lambda s: (m[last, s], s))
+        tour.append(nxt)
+        unvisited.remove(nxt)
+    tour.append(base)
+    path = np.array(tour)
+    improved = n > 2
+    while improved:
+        improved = False
+        for i in range(1, len(path) - 2):
+            a, b = path[i - 1], path[i]
+            c, d = path[i + 1 : -1], path[i + 2 :]
+            delta = m[a, c] + m[b, d] - m[a, b] - m[c, d]
+            j = int(np.argmin(delta))
+            if delta[j] < -1e-9:
+                path[i : i + j + 2] = path[i : i + j + 2][::-1]
+                improved = True
+    return path[1:-1]
+
+
+def _best_day_order(sites: list[int], travel: TravelTimes) -> list[int]:
+    """Order one agent's sites of a day to minimise driving from base and back (exhaustive for <= 6)."""
+    base = travel.minutes.shape[0] - 1
+    m = travel.minutes
+    if len(sites) > 6:
+        return sites
+    best = min(
+        itertools.permutations(sites),
+        key=lambda p: (m[base, p[0]] + sum(m[a, b] for a, b in zip(p, p[1:])) + m[p[-1], base], p),
+    )
+    return list(best)
+
+
+def build_rota(
+    territory: Territory,
+    travel: TravelTimes,
+    agents: int,
+    visits_per_site_per_week: float,
+    pattern: list[tuple[float, float]],
+    working_days: list[int],
+    weeks: int,
+) -> Rota:
+    """A deterministic rota: sites ordered along one tour, visits spread evenly over a repeating cycle.
+
+    Consecutive sites of the tour share a day and an agent, so each day's driving stays local; each
+    agent's day is then ordered to minimise driving. Visits of a site are spaced evenly over the cycle.
+    """
+    n_sites = territory.n_sites
+    k = cycle_weeks(visits_per_site_per_week)
+    per_site = int(round(k * visits_per_site_per_week))
+    days = sorted(working_days)
+    per_day = agents * len(pattern)
+    visits = n_sites * per_site
+    capacity = per_day * len(days) * k
+    if visits > capacity:
+        need, give = visits / k, capacity / k
+        raise InputError(
+            "frequency.visits_per_site_per_week",
+            f"{n_sites} sites x {visits_per_site_per_week:g} visits a week need {need:g} sessions a week but "
+            f"{agents} agent(s) x {len(days)} days x {len(pattern)} sessions give {give:g} (short by {need - give:g} a week)",
+        )
+    sequence = np.tile(tour_order(travel), per_site)
+    cycle_days = [(w, d) for w in range(k) for d in days]
+    cuts = (np.arange(len(cycle_days) + 1) * visits) // len(cycle_days)
+    rows: list[tuple[int, int, int, float, float]] = []  # (agent, cycle_day_index, site, start_tod, end_tod)
+    for j, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
+        todays = list(sequence[lo:hi])
+        shares = (np.arange(agents + 1) * len(todays)) // agents
+        for a in range(agents):
+            mine = _best_day_order([int(s) for s in todays[shares[a] : shares[a + 1]]], travel)
+            for (start, end), site in zip(pattern, mine):
+                rows.append((a, j, site, start, end))
+    total_weeks = int(np.ceil(weeks / k)) * k
+    agent, site, start, end = [], [], [], []
+    for rep in range(total_weeks // k):
+        for a, j, s, t0, t1 in rows:
+            w, d = cycle_days[j]
+            day = (rep * k + w) * 7 + d
+            if day >= weeks * 7:
+                continue
+            agent.append(a)
+            site.append(s)
+            start.append(day * DAY_MIN + t0)
+            end.append(day * DAY_MIN + t1)
+    names = tuple(f"agent{a + 1}" for a in range(agents))
+    return _from_rows(names, np.array(agent, dtype=np.int32), np.array(site, dtype=np.int32), np.array(start), np.array(end))
+
+
+def _weekday(value: object, field: str) -> int:
+    text = str(value).strip().lower()
+    if text.isdigit() and 0 <= int(text) <= 6:
+        return int(text)
+    if text[:3] in WEEKDAYS:
+        return WEEKDAYS.index(text[:3])
+    raise InputError(field, f"expected a weekday 0-6 (Monday = 0) or mon..sun, got {value!r}")
+
+
+def load_rota_file(path: Path, territory: Territory, weeks: int) -> Rota:
+    """Read an explicit rota (CSV or YAML rows: agent, week, weekday, site_id, start, end).
+
+    `week` (1-based, optional) places a row in a cycle of max(week) weeks that repeats over the run.
+    """
+    from sim.config import parse_hhmm
+
+    if not path.is_file():
+        raise InputError("scenario.rota_file", f"file not found: {path}")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise InputError(str(path), f"malformed YAML ({str(exc).splitlines()[0]})") from None
+        if isinstance(data, dict):
+            data = data.get("sessions")
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise InputError(str(path), "expected a list of sessions (agent, weekday, site_id, start, end)")
+        df = pd.DataFrame(data).astype(str)
+    else:
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(str(path), f"malformed CSV ({str(exc).splitlines()[0]})") from None
+    need = ["agent", "weekday", "site_id", "start", "end"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise InputError(str(path), f"missing column(s) {', '.join(missing)}")
+    if df.empty:
+        raise InputError(str(path), "no sessions")
+    week = df["week"] if "week" in df.columns else pd.Series(["1"] * len(df))
+    rows = []
+    for i, r in enumerate(df.itertuples(index=False)):
+        where = f"{path.name}:{i + 2}"
+        try:
+            w = int(str(week.iloc[i]).strip() or "1")
+        except ValueError:
+            raise InputError(f"{where}:week", f"expected a week number >= 1, got {week.iloc[i]!r}") from None
+        if w < 1:
+            raise InputError(f"{where}:week", f"expected a week number >= 1, got {w}")
+        d = _weekday(r.weekday, f"{where}:weekday")
+        site = territory.site_index(str(r.site_id).strip(), f"{where}:site_id")
+        t0, t1 = parse_hhmm(f"{where}:start", str(r.start)), parse_hhmm(f"{where}:end", str(r.end))
+        if t1 <= t0:
+            raise InputError(f"{where}:end", f"session ends before it starts ({r.start}-{r.end})")
+        rows.append((str(r.agent).strip(), w - 1, d, site, t0, t1))
+    k = max(r[1] for r in rows) + 1
+    names = tuple(dict.fromkeys(r[0] for r in rows))
+    idx = {n: i for i, n in enumerate(names)}
+    agent, site, start, end = [], [], [], []
+    for rep in range(int(np.ceil(weeks / k))):
+        for name, w, d, s, t0, t1 in rows:
+            day = (rep * k + w) * 7 + d
+            if day < weeks * 7:
+                agent.append(idx[name])
+                site.append(s)
+                start.append(day * DAY_MIN + t0)
+                end.append(day * DAY_MIN + t1)
+    if not agent:
+        raise InputError(str(path), "no session falls within the simulated weeks")
+    return _from_rows(names, np.array(agent, dtype=np.int32), np.array(site, dtype=np.int32), np.array(start), np.array(end))

@@ -1,0 +1,289 @@
+"""Communes, sites, the agents' base and the travel times between them.
+
+A scenario folder (`scenarios/<name>/`) holds `communes.csv` (insee,name,population,lat,lon: the town hall),
+`sites.csv` (site_id,name,insee,venue,lat,lon) and `scenario.yaml` (name, description, base). Travel
+time is great-circle distance x detour factor / speed, unless a travel-time matrix (CSV from,to,minutes
+[,km]) names the pair. Citizens' reach is kept sparse (commune, site) pairs, so a whole country fits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy.spatial import cKDTree
+
+from sim.errors import InputError
+
+VENUES: tuple[str, ...] = ("mairie", "post_office", "apc", "relais", "digital_centre", "bus_stop")
+EARTH_RADIUS_KM = 6371.0088
+BASE = "base"
+
+
+@dataclass(frozen=True)
+class Territory:
+    """Communes (town-hall points) and session sites of a scenario, plus the agents' base."""
+
+    name: str
+    commune_insee: np.ndarray  # str
+    commune_name: np.ndarray  # str
+    population: np.ndarray  # float64, population municipale
+    commune_lat: np.ndarray
+    commune_lon: np.ndarray
+    site_id: np.ndarray  # str
+    site_name: np.ndarray  # str
+    site_commune: np.ndarray  # int index into communes
+    site_venue: np.ndarray  # str
+    site_lat: np.ndarray
+    site_lon: np.ndarray
+    base_name: str
+    base_lat: float
+    base_lon: float
+
+    @property
+    def n_communes(self) -> int:
+        """Number of communes."""
+        return len(self.commune_insee)
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites."""
+        return len(self.site_id)
+
+    def site_index(self, site_id: str, field: str) -> int:
+        """Index of a site by id; `field` names the input that referred to it, for the error."""
+        hits = np.flatnonzero(self.site_id == site_id)
+        if len(hits) == 0:
+            raise InputError(field, f"unknown site {site_id!r}")
+        return int(hits[0])
+
+
+@dataclass(frozen=True)
+class TravelTimes:
+    """Agents' travel between base and sites: minutes and km, index n_sites is the base."""
+
+    minutes: np.ndarray  # (S+1, S+1)
+    km: np.ndarray  # (S+1, S+1)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """For each commune, the sites its citizens can reach, nearest first (padded with -1)."""
+
+    sites: np.ndarray  # (C, R) int32, -1 = none
+    travel_min: np.ndarray  # (C, R) float64, inf where none
+
+
+def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """Read a scenario CSV, checking that it exists, parses and has the expected typed columns."""
+    if not path.is_file():
+        raise InputError(str(path), "file not found")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"malformed CSV ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(str(path), f"missing column(s) {', '.join(missing)}")
+    for col, kind in columns.items():
+        if kind == "str":
+            if (df[col].str.strip() == "").any():
+                row = int(np.flatnonzero(df[col].str.strip() == "")[0]) + 2
+                raise InputError(f"{path.name}:{row}:{col}", "empty value")
+            df[col] = df[col].str.strip()
+            continue
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{path.name}:{row + 2}:{col}", f"not a number: {df[col].iloc[row]!r}")
+        df[col] = values.astype(float)
+    return df
+
+
+def _check_coordinates(df: pd.DataFrame, path: Path) -> None:
+    for col, lim in (("lat", 90.0), ("lon", 180.0)):
+        bad = np.flatnonzero(np.abs(df[col].to_numpy()) > lim)
+        if len(bad):
+            raise InputError(f"{path.name}:{bad[0] + 2}:{col}", f"outside [-{lim:g}, {lim:g}]: {df[col].iloc[bad[0]]}")
+
+
+def load_territory(data_dir: Path, name: str) -> Territory:
+    """Read and check a scenario folder; every problem names the file, row and column."""
+    if not data_dir.is_dir():
+        raise InputError("scenario", f"unknown scenario {name!r} (no folder {data_dir})")
+    meta_path = data_dir / "scenario.yaml"
+    try:
+        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    except yaml.YAMLError as exc:
+        raise InputError(str(meta_path), f"malformed YAML ({str(exc).splitlines()[0]})") from None
+    base = (meta or {}).get("base")
+    if not isinstance(base, dict) or not {"lat", "lon"} <= set(base):
+        raise InputError(f"{meta_path}:base", "needs the agents' base with lat and lon")
+    try:
+        base_lat, base_lon = float(base["lat"]), float(base["lon"])
+    except (TypeError, ValueError):
+        raise InputError(f"{meta_path}:base", "lat and lon must be numbers") from None
+
+    cpath, spath = data_dir / "communes.csv", data_dir / "sites.csv"
+    communes = _read_csv(cpath, {"insee": "str", "name": "str", "population": "num", "lat": "num", "lon": "num"})
+    sites = _read_csv(spath, {"site_id": "str", "name": "str", "insee": "str", "venue": "str", "lat": "num", "lon": "num"})
+    if communes.empty:
+        raise InputError(str(cpath), "no communes")
+    if sites.empty:
+        raise InputError(str(spath), "no sites")
+    _check_coordinates(communes, cpath)
+    _check_coordinates(sites, spath)
+    if (communes["population"] < 0).any():
+        row = int(np.flatnonzero(communes["population"] < 0)[0])
+        raise InputError(f"{cpath.name}:{row + 2}:population", "must be >= 0")
+    for df, col, path in ((communes, "insee", cpath), (sites, "site_id", spath)):
+        dup = df[col].duplicated().to_numpy()
+        if dup.any():
+            raise InputError(f"{path.name}:{int(np.flatnonzero(dup)[0]) + 2}:{col}", f"duplicate {df[col].iloc[int(np.flatnonzero(dup)[0])]!r}")
+    code_to_idx = pd.Series(np.arange(len(communes)), index=communes["insee"])
+    site_commune = sites["insee"].map(code_to_idx)
+    if site_commune.isna().any():
+        row = int(np.flatnonzero(site_commune.isna().to_numpy())[0])
+        raise InputError(f"{spath.name}:{row + 2}:insee", f"site {sites['site_id'].iloc[row]!r} is in unknown commune {sites['insee'].iloc[row]!r}")
+    bad_venue = ~sites["venue"].isin(VENUES)
+    if bad_venue.any():
+        row = int(np.flatnonzero(bad_venue.to_numpy())[0])
+        raise InputError(f"{spath.name}:{row + 2}:venue", f"unknown venue {sites['venue'].iloc[row]!r}; known: {', '.join(VENUES)}")
+    if BASE in set(sites["site_id"]):
+        raise InputError(f"{spath.name}:site_id", f"{BASE!r} is reserved for the agents' base")
+
+    return Territory(
+        name=str(meta.get("name", name)),
+        commune_insee=communes["insee"].to_numpy(dtype=str),
+        commune_name=communes["name"].to_numpy(dtype=str),
+        population=communes["population"].to_numpy(dtype=float),
+        commune_lat=communes["lat"].to_numpy(dtype=float),
+        commune_lon=communes["lon"].to_numpy(dtype=float),
+        site_id=sites["site_id"].to_numpy(dtype=str),
+        site_name=sites["name"].to_numpy(dtype=str),
+        site_commune=site_commune.to_numpy(dtype=np.int32),
+        site_venue=sites["venue"].to_numpy(dtype=str),
+        site_lat=sites["lat"].to_numpy(dtype=float),
+        site_lon=sites["lon"].to_numpy(dtype=float),
+        base_name=str(base.get("name", "base")),
+        base_lat=base_lat,
+        base_lon=base_lon,
+    )
+
+
+def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Haversine distance in km, broadcasting over its arguments."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi, dlmb = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    h = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+@dataclass(frozen=True)
+class TravelModel:
+    """Travel-time rule: road km = detour x great-circle km, minutes = km / speed; matrix pairs override."""
+
+    detour_factor: float = 1.3
+    speed_kmh: float = 50.0
+    overrides: dict[tuple[str, str], tuple[float, float]] | None = None  # (from, to) -> (minutes, km)
+
+    def road(self, lat1, lon1, lat2, lon2) -> tuple[np.ndarray, np.ndarray]:
+        """(minutes, km) by the formula."""
+        km = great_circle_km(lat1, lon1, lat2, lon2) * self.detour_factor
+        return km / self.speed_kmh * 60.0, km
+
+
+def load_travel_matrix(path: Path, territory: Territory) -> dict[tuple[str, str], tuple[float, float]]:
+    """Read a travel-time matrix (from,to,minutes[,km]); ids are INSEE codes, site ids or 'base'.
+
+    A pair given in one direction serves both unless the reverse is given too.
+    """
+    df = _read_csv(path, {"from": "str", "to": "str", "minutes": "num"})
+    if "km" in df.columns:
+        km = pd.to_numeric(df["km"], errors="coerce")
+        if km.isna().any():
+            row = int(np.flatnonzero(km.isna().to_numpy())[0])
+            raise InputError(f"{path.name}:{row + 2}:km", f"not a number: {df['km'].iloc[row]!r}")
+    else:
+        km = pd.Series(np.nan, index=df.index)
+    known = set(territory.commune_insee) | set(territory.site_id) | {BASE}
+    for col in ("from", "to"):
+        unknown = ~df[col].isin(known)
+        if unknown.any():
+            row = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise InputError(f"{path.name}:{row + 2}:{col}", f"unknown commune or site {df[col].iloc[row]!r}")
+    if (df["minutes"] < 0).any():
+        row = int(np.flatnonzero((df["minutes"] < 0).to_numpy())[0])
+        raise InputError(f"{path.name}:{row + 2}:minutes", "must be >= 0")
+    out: dict[tuple[str, str], tuple[float, float]] = {}
+    for a, b, m, k in zip(df["from"], df["to"], df["minutes"], km):
+        out.setdefault((b, a), (float(m), float(k)))
+    for a, b, m, k in zip(df["from"], df["to"], df["minutes"], km):
+        out[(a, b)] = (float(m), float(k))
+    return out
+
+
+def agent_travel(territory: Territory, travel: TravelModel) -> TravelTimes:
+    """Minutes and km between every pair of sites and the base (index n_sites)."""
+    lat = np.append(territory.site_lat, territory.base_lat)
+    lon = np.append(territory.site_lon, territory.base_lon)
+    minutes, km = travel.road(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    if travel.overrides:
+        ids = {sid: i for i, sid in enumerate(territory.site_id)} | {BASE: territory.n_sites}
+        for (a, b), (m, k) in travel.overrides.items():
+            if a in ids and b in ids:
+                minutes[ids[a], ids[b]] = m
+                if k == k:  # not NaN
+                    km[ids[a], ids[b]] = k
+    return TravelTimes(minutes=minutes, km=km)
+
+
+def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    p, l = np.radians(lat), np.radians(lon)
+    return np.column_stack((np.cos(p) * np.cos(l), np.cos(p) * np.sin(l), np.sin(p)))
+
+
+def reach(territory: Territory, travel: TravelModel, max_travel_min: float) -> Reach:
+    """Sites within `max_travel_min` of each commune's town hall, nearest first.
+
+    Candidate pairs come from a k-d tree on the sphere, so the cost grows with the number of reachable
+    pairs, not communes x sites.
+    """
+    max_km = max_travel_min / 60.0 * travel.speed_kmh / travel.detour_factor
+    chord = 2.0 * np.sin(min(max_km / EARTH_RADIUS_KM, np.pi) / 2.0) * (1 + 1e-9)
+    tree = cKDTree(_unit_vectors(territory.site_lat, territory.site_lon))
+    pairs = tree.query_ball_point(_unit_vectors(territory.commune_lat, territory.commune_lon), r=chord)
+    counts = np.fromiter((len(p) for p in pairs), dtype=np.int64, count=len(pairs))
+    com = np.repeat(np.arange(territory.n_communes), counts)
+    site = np.fromiter((s for p in pairs for s in p), dtype=np.int64, count=int(counts.sum()))
+    minutes, _ = travel.road(territory.commune_lat[com], territory.commune_lon[com], territory.site_lat[site], territory.site_lon[site])
+    if travel.overrides:
+        cidx = {c: i for i, c in enumerate(territory.commune_insee)}
+        sidx = {s: i for i, s in enumerate(territory.site_id)}
+        extra = {(cidx[a], sidx[b]): m for (a, b), (m, _) in travel.overrides.items() if a in cidx and b in sidx}
+        if extra:
+            known = {(int(c), int(s)): i for i, (c, s) in enumerate(zip(com, site))}
+            new = [(c, s, m) for (c, s), m in extra.items() if (c, s) not in known]
+            for (c, s), m in extra.items():
+                if (c, s) in known:
+                    minutes[known[(c, s)]] = m
+            if new:
+                com = np.append(com, [n[0] for n in new])
+                site = np.append(site, [n[1] for n in new])
+                minutes = np.append(minutes, [n[2] for n in new])
+    keep = minutes <= max_travel_min
+    com, site, minutes = com[keep], site[keep], minutes[keep]
+    order = np.lexsort((site, minutes, com))
+    com, site, minutes = com[order], site[order], minutes[order]
+    counts = np.bincount(com, minlength=territory.n_communes)
+    width = max(int(counts.max(initial=0)), 1)
+    rank = np.arange(len(com)) - np.repeat(np.cumsum(counts) - counts, counts)
+    sites = np.full((territory.n_communes, width), -1, dtype=np.int32)
+    tmin = np.full((territory.n_communes, width), np.inf)
+    sites[com, rank] = site
+    tmin[com, rank] = minutes
+    return Reach(sites=sites, travel_min=tmin)
