@@ -17,17 +17,18 @@ from tqdm import tqdm
 
 from sim.config import Config
 from sim.model import run_replication
-from sim.results import aggregate, replication_kpis, request_table, summary
+from sim.results import aggregate, replication_kpis, request_table, session_table, summary
 from sim.scenario import Scenario, build_scenario
 
 
 @dataclass
 class Results:
-    """A run's outputs as DataFrames: per-request log, tidy KPIs with CIs, headline summary."""
+    """A run's outputs as DataFrames: per-request log, agents' sessions, tidy KPIs with CIs, summary."""
 
     summary: dict
     kpis: pd.DataFrame
     requests: pd.DataFrame | None
+    sessions: pd.DataFrame
     scenario: Scenario = field(repr=False)
     config: Config = field(repr=False)
     elapsed_s: float = 0.0  # wall time of the replications (not in summary.json, which must be reproducible)
@@ -38,15 +39,19 @@ class Results:
         return k[(k["metric"] == metric) & (k["scope"] == scope)].set_index("key")
 
 
-def _one(args: tuple[Scenario, int, int, bool]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Simulate one replication; return its KPIs and (if kept) its request rows."""
+Replication = tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]
+
+
+def _one(args: tuple[Scenario, int, int, bool]) -> Replication:
+    """Simulate one replication; return its KPIs, (if kept) its request rows, and its agents' sessions."""
     scenario, seed, rep, keep_requests = args
     log = run_replication(scenario, seed, rep)
     requests = request_table(scenario, log, rep)
-    return replication_kpis(scenario, log, requests), (requests if keep_requests else None)
+    kpis = replication_kpis(scenario, log, requests)
+    return kpis, (requests if keep_requests else None), session_table(scenario, log, rep)
 
 
-def _replications(scenario: Scenario, cfg: Config, keep_requests: bool) -> Iterator[tuple[pd.DataFrame, pd.DataFrame | None]]:
+def _replications(scenario: Scenario, cfg: Config, keep_requests: bool) -> Iterator[Replication]:
     tasks = [(scenario, cfg.seed, r, keep_requests) for r in range(cfg.experiment.replications)]
     jobs = cfg.experiment.n_jobs
     if jobs == 1 or len(tasks) == 1:
@@ -62,10 +67,12 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
     started = time.perf_counter()
     per_rep: list[pd.DataFrame] = []
     requests: list[pd.DataFrame] = []
+    sessions: list[pd.DataFrame] = []
     bar = tqdm(total=cfg.experiment.replications, desc="replications", unit="rep",
                disable=not sys.stderr.isatty(), leave=False)
-    for kpis, req in _replications(scenario, cfg, keep_requests):
+    for kpis, req, ses in _replications(scenario, cfg, keep_requests):
         per_rep.append(kpis)
+        sessions.append(ses)
         if req is not None:
             requests.append(req)
         bar.update()
@@ -82,5 +89,6 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
         "sessions": int((scenario.rota.session_start < max(scenario.analysis_days, 1) * 1440.0).sum()),
     }
     table = pd.concat(requests, ignore_index=True) if requests else None
-    return Results(summary=summary(kpis, facts), kpis=kpis, requests=table, scenario=scenario, config=cfg,
+    return Results(summary=summary(kpis, facts), kpis=kpis, requests=table,
+                   sessions=pd.concat(sessions, ignore_index=True), scenario=scenario, config=cfg,
                    elapsed_s=time.perf_counter() - started)

@@ -40,12 +40,14 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def write_outputs(results: Results, out_dir: Path) -> list[Path]:
-    """Write requests.parquet (if kept), kpis.csv and summary.json (last) into `out_dir`."""
+    """Write requests.parquet (if kept), sessions.parquet, kpis.csv and summary.json (last) into `out_dir`."""
     written = []
-    if results.requests is not None:
-        p = out_dir / "requests.parquet"
-        write_atomic(p, lambda tmp: results.requests.to_parquet(tmp, index=False))
-        written.append(p)
+    tables = {"requests.parquet": results.requests, "sessions.parquet": results.sessions}
+    for name, table in tables.items():
+        if table is not None:
+            p = out_dir / name
+            write_atomic(p, lambda tmp, t=table: t.to_parquet(tmp, index=False))
+            written.append(p)
     p = out_dir / "kpis.csv"
     write_atomic(p, lambda tmp: results.kpis.to_csv(tmp, index=False, float_format="%.10g"))
     written.append(p)

@@ -68,6 +68,29 @@ def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
     })
 
 
+def session_table(scenario: Scenario, log: ReplicationLog, replication: int) -> pd.DataFrame:
+    """One row per (agent, session): the agent's drive there, opening, leaving and time serving."""
+    rota = scenario.rota
+    t = scenario.territory
+    sess = rota.row_session
+    return pd.DataFrame({
+        "replication": np.full(len(sess), replication, dtype=np.int16),
+        "agent": pd.Categorical.from_codes(rota.row_agent, categories=list(rota.agent_names)),
+        "session": sess,
+        "site": pd.Categorical.from_codes(rota.session_site[sess], categories=list(t.site_id)),
+        "day": (rota.session_start[sess] // DAY_MIN).astype(np.int32),
+        "start_min": rota.session_start[sess],
+        "end_min": rota.session_end[sess],
+        "drive_before_min": scenario.drive_before_min,
+        "km_before": scenario.km_before,
+        "opened_min": log.opened_min,
+        "left_min": log.left_min,
+        "serving_min": log.serving_min,
+        "drive_after_min": scenario.drive_after_min,
+        "km_after": scenario.km_after,
+    })
+
+
 def _request_metrics(df: pd.DataFrame, key: str | None) -> pd.DataFrame:
     """Counts by outcome and wait statistics, one row per value of `key` (or one row overall)."""
     keys = df[key] if key else pd.Series("all", index=df.index)
