@@ -14,6 +14,7 @@ writes nothing; it is reported as one line on stderr with exit code 2.
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import os
 import re
@@ -31,10 +32,7 @@ import yaml
 
 from sim import opendata
 from sim.errors import InputError
-
-VENUES = ("mairie", "post_office", "apc", "relais", "digital_centre", "bus_stop")
-"""Where a permanence can be held: town hall, post office, agence postale communale, La Poste Relais shop,
-public digital-access centre, or a bus parked at a stop."""
+from sim.territory import VENUES
 
 SCENARIO_FILES = ("communes.csv", "sites.csv", "scenario.yaml", "README.md")
 EXTRA_SITE_COLUMNS = ("name", "insee", "venue", "lat", "lon")
@@ -43,8 +41,8 @@ COORDINATE_DECIMALS = 6  # about 0.1 m
 
 
 @dataclass(frozen=True)
-class Territory:
-    """Communes selected from the open data, and how they were selected."""
+class Selection:
+    """Communes selected from the open data, and how: the territory of a scenario to be written."""
 
     kind: str  # canton | epci | departement | insee | radius
     code: str
@@ -57,7 +55,7 @@ class Territory:
 
 def select_territory(*, canton: str | None = None, epci: str | None = None, departement: str | None = None,
                      insee: Sequence[str] | None = None, radius_km: float | None = None,
-                     around: str | None = None) -> Territory:
+                     around: str | None = None) -> Selection:
     """The communes of one canton, EPCI, département, list of INSEE codes, or disc around a commune."""
     given = [option for option, value in (("--canton", canton), ("--epci", epci),
                                           ("--departement", departement), ("--insee", insee),
@@ -69,17 +67,18 @@ def select_territory(*, canton: str | None = None, epci: str | None = None, depa
         raise InputError("--radius-km", "--radius-km and --around go together")
     if radius_km is not None and not 0 < radius_km < math.inf:
         raise InputError("--radius-km", f"must be a positive number of km, got {radius_km:g}")
+    option = given[0]
     try:
         if canton is not None:
-            option, territory = "--canton", _canton(canton)
+            territory = _canton(canton)
         elif epci is not None:
-            option, territory = "--epci", _epci(epci)
+            territory = _epci(epci)
         elif departement is not None:
-            option, territory = "--departement", _departement(departement)
+            territory = _departement(departement)
         elif insee is not None:
-            option, territory = "--insee", _insee_list(insee)
+            territory = _insee_list(insee)
         else:
-            option, territory = "--radius-km", _disc(str(around), float(radius_km))
+            territory = _disc(str(around), float(radius_km))
     except opendata.UnknownCode as error:
         raise InputError(option, str(error)) from None
     if territory.communes.empty:
@@ -87,44 +86,44 @@ def select_territory(*, canton: str | None = None, epci: str | None = None, depa
     return territory
 
 
-def _territory(kind: str, code: str, title: str, rule: str, selected: pd.DataFrame,
-               radius_km: float | None = None) -> Territory:
-    """Sort the selection by INSEE code and set aside communes that cannot be placed on a map."""
+def _selection(kind: str, code: str, title: str, rule: str, selected: pd.DataFrame,
+               radius_km: float | None = None) -> Selection:
+    """The selection sorted by INSEE code, with communes that cannot be placed on a map set aside."""
     selected = selected.sort_index()
     located = opendata.location(selected)["lat"].notna()
-    return Territory(kind, code, title, rule, selected[located], tuple(selected.index[~located]), radius_km)
+    return Selection(kind, code, title, rule, selected[located], tuple(selected.index[~located]), radius_km)
 
 
-def _canton(code: str) -> Territory:
+def _canton(code: str) -> Selection:
     """The communes with a point inside their polygon lying inside the canton's polygon."""
     cantons = opendata.cantons()
     selected = opendata.communes_in_canton(code)
     name = cantons.loc[cantons["code"] == code, "name"].iloc[0]
-    return _territory("canton", code, f"Canton of {name} ({code})",
+    return _selection("canton", code, f"Canton of {name} ({code})",
                       f"The communes of canton {code} ({name}): those with a point inside their own polygon "
                       "(shapely `point_on_surface`) that lies inside the canton's polygon, since the data "
                       "gives cantons a polygon but no member list.", selected)
 
 
-def _epci(code: str) -> Territory:
+def _epci(code: str) -> Selection:
     """The member communes of an EPCI."""
     selected = opendata.communes_in_epci(code)
     epcis = opendata.epcis()
     name = epcis.loc[epcis["code"] == code, "name"].iloc[0]
-    return _territory("epci", code, f"{name} (EPCI {code})",
+    return _selection("epci", code, f"{name} (EPCI {code})",
                       f"The member communes of EPCI {code} ({name}).", selected)
 
 
-def _departement(code: str) -> Territory:
+def _departement(code: str) -> Selection:
     """The communes of a département."""
     selected = opendata.communes_in_departement(code)
     table = opendata.departements()
     name = table.loc[table["code"] == code, "name"].iloc[0]
-    return _territory("departement", code, f"{name} (département {code})",
+    return _selection("departement", code, f"{name} (département {code})",
                       f"The communes of département {code} ({name}).", selected)
 
 
-def _insee_list(codes: Sequence[str]) -> Territory:
+def _insee_list(codes: Sequence[str]) -> Selection:
     """Communes listed by INSEE code."""
     codes = sorted(set(codes))
     if not codes:
@@ -133,31 +132,37 @@ def _insee_list(codes: Sequence[str]) -> Territory:
         opendata.commune(code)
     selected = opendata.communes().loc[codes]
     title = ", ".join(selected["name"]) if len(codes) <= 4 else f"{len(codes)} listed communes"
-    return _territory("insee", ",".join(codes), title,
+    return _selection("insee", ",".join(codes), title,
                       f"The communes listed by INSEE code: {', '.join(codes)}.", selected)
 
 
-def _disc(insee: str, radius_km: float) -> Territory:
+def _disc(insee: str, radius_km: float) -> Selection:
     """Communes whose town hall lies within radius_km of the town hall of commune `insee`."""
     selected = opendata.communes_around(insee, radius_km)
     name = opendata.commune(insee)["name"]
-    return _territory("radius", insee, f"Communes within {radius_km:g} km of {name} ({insee})",
+    return _selection("radius", insee, f"Communes within {radius_km:g} km of {name} ({insee})",
                       f"The communes whose town hall (or, without one, a point inside the commune) lies "
                       f"within {radius_km:g} km, great-circle, of the town hall of {name} ({insee}).",
                       selected, radius_km)
 
 
 def read_extra_sites(path: str | Path) -> pd.DataFrame:
-    """Read a CSV of extra candidate sites (columns name,insee,venue,lat,lon) as strings."""
+    """Read a CSV of extra candidate sites (columns name,insee,venue,lat,lon) as strings, strictly."""
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError("--extra-sites", f"cannot read {path}: {reason}") from None
-    return table
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            rows = list(csv.reader(file, strict=True))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise InputError("--extra-sites", f"cannot read {path}: {error}") from None
+    if not rows:
+        raise InputError("--extra-sites", f"{path} is empty")
+    header, rows = rows[0], [row for row in rows[1:] if row]
+    for number, row in enumerate(rows, start=1):
+        if len(row) != len(header):
+            raise InputError("--extra-sites", f"row {number}: {len(row)} fields, the header has {len(header)}")
+    return pd.DataFrame(rows, columns=header, dtype=str)
 
 
-def build_sites(territory: Territory, sites: str = "all",
+def build_sites(territory: Selection, sites: str = "all",
                 extra_sites: pd.DataFrame | None = None) -> pd.DataFrame:
     """Candidate sites: town halls chosen by the rule `sites` plus the extra sites, with unique site_id.
 
@@ -202,7 +207,7 @@ def _by_population(table: pd.DataFrame) -> pd.Index:
                                           na_position="last").index
 
 
-def _check_extra_sites(territory: Territory, extra: pd.DataFrame) -> pd.DataFrame:
+def _check_extra_sites(territory: Selection, extra: pd.DataFrame) -> pd.DataFrame:
     """Validate extra sites; blank lat and lon place the site at a point inside its commune (a stand-in)."""
     if sorted(extra.columns) != sorted(EXTRA_SITE_COLUMNS):
         raise InputError("--extra-sites", f"expected columns {','.join(EXTRA_SITE_COLUMNS)}, "
@@ -245,7 +250,7 @@ def _coordinate(text: str, limit: float, where: str) -> float:
     return value
 
 
-def choose_base(territory: Territory, base_insee: str | None = None, base_lat: float | None = None,
+def choose_base(territory: Selection, base_insee: str | None = None, base_lat: float | None = None,
                 base_lon: float | None = None, base_name: str | None = None) -> dict:
     """The agents' base: a commune's town hall, a given point, or the most populous commune's town hall."""
     if (base_lat is None) != (base_lon is None):
@@ -321,7 +326,7 @@ def _csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False, float_format=f"%.{COORDINATE_DECIMALS}f", lineterminator="\n")
 
 
-def _communes_csv(territory: Territory) -> str:
+def _communes_csv(territory: Selection) -> str:
     """communes.csv: insee, name, population, lat, lon of the town hall (else a point inside the commune)."""
     table = territory.communes
     where = opendata.location(table)
@@ -330,7 +335,7 @@ def _communes_csv(territory: Territory) -> str:
                               "lat": where["lat"], "lon": where["lon"]}))
 
 
-def _scenario_yaml(name: str, description: str, base: dict, source: str, territory: Territory) -> str:
+def _scenario_yaml(name: str, description: str, base: dict, source: str, territory: Selection) -> str:
     """scenario.yaml: name, description, base, source, and how the territory was selected."""
     selection = {"kind": territory.kind, "code": territory.code, "name": territory.title}
     if territory.radius_km is not None:
@@ -346,7 +351,7 @@ def _scenario_yaml(name: str, description: str, base: dict, source: str, territo
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def _readme(name: str, description: str, territory: Territory, sites: str, candidates: pd.DataFrame,
+def _readme(name: str, description: str, territory: Selection, sites: str, candidates: pd.DataFrame,
             base: dict, source: str, notes: str | None, command: str | None) -> str:
     """README.md: context, sources, selection and site rules, base, assumptions, and the commune table."""
     table = territory.communes
@@ -374,7 +379,8 @@ def _readme(name: str, description: str, territory: Territory, sites: str, candi
         "",
         "## Candidate sites", "",
         f"{len(candidates)} sites in {candidates['insee'].nunique()} communes: {site_rule} "
-        f"(`--sites {sites}`, {n_mairies} town halls)" + (f" and {extras} extra sites." if extras else "."),
+        f"(`--sites {sites}`, {n_mairies} town halls)"
+        + {0: ".", 1: " and 1 extra site."}.get(extras, f" and {extras} extra sites."),
         "",
     ]
     stand_ins = candidates[candidates["stand_in"]]
