@@ -94,11 +94,15 @@ def _selection(kind: str, code: str, title: str, rule: str, selected: pd.DataFra
     return Selection(kind, code, title, rule, selected[located], tuple(selected.index[~located]), radius_km)
 
 
+def _name_of(table: pd.DataFrame, code: str) -> str:
+    """The name of the canton, EPCI or département with this code."""
+    return table.loc[table["code"] == code, "name"].iloc[0]
+
+
 def _canton(code: str) -> Selection:
     """The communes with a point inside their polygon lying inside the canton's polygon."""
-    cantons = opendata.cantons()
     selected = opendata.communes_in_canton(code)
-    name = cantons.loc[cantons["code"] == code, "name"].iloc[0]
+    name = _name_of(opendata.cantons(), code)
     return _selection("canton", code, f"Canton of {name} ({code})",
                       f"The communes of canton {code} ({name}): those with a point inside their own polygon "
                       "(shapely `point_on_surface`) that lies inside the canton's polygon, since the data "
@@ -108,8 +112,7 @@ def _canton(code: str) -> Selection:
 def _epci(code: str) -> Selection:
     """The member communes of an EPCI."""
     selected = opendata.communes_in_epci(code)
-    epcis = opendata.epcis()
-    name = epcis.loc[epcis["code"] == code, "name"].iloc[0]
+    name = _name_of(opendata.epcis(), code)
     return _selection("epci", code, f"{name} (EPCI {code})",
                       f"The member communes of EPCI {code} ({name}).", selected)
 
@@ -117,8 +120,7 @@ def _epci(code: str) -> Selection:
 def _departement(code: str) -> Selection:
     """The communes of a département."""
     selected = opendata.communes_in_departement(code)
-    table = opendata.departements()
-    name = table.loc[table["code"] == code, "name"].iloc[0]
+    name = _name_of(opendata.departements(), code)
     return _selection("departement", code, f"{name} (département {code})",
                       f"The communes of département {code} ({name}).", selected)
 

@@ -120,7 +120,7 @@ def communes() -> pd.DataFrame:
     """The 34,875 communes, indexed by INSEE code.
 
     Columns: name (with article), of_name (after "de"), population (population municipale, NA where the
-    data has none), departement and epci codes, the town hall (mairie_lat, mairie_lon, NaN for the 48
+    data has none), departement and epci codes, the town hall (mairie_lat, mairie_lon, NaN for the 50
     without one), a point inside the commune's polygon (inner_lat, inner_lon, NaN for the 8 without a
     polygon) and the polygon itself (geometry).
     """
