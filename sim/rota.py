@@ -164,7 +164,7 @@ def _best_day_order(sites: list[int], travel: TravelTimes) -> list[int]:
     """Order one agent's sites of a day to minimise driving from base and back (exhaustive for <= 6)."""
     base = travel.minutes.shape[0] - 1
     m = travel.minutes
-    if len(sites) > 6:
+    if len(sites) > 6 or len(sites) < 2:
         return sites
     best = min(
         itertools.permutations(sites),

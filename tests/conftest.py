@@ -1,0 +1,70 @@
+"""Shared helpers: small hand-made scenarios and plans for exact checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.citizens import SessionFinder
+from sim.cli import load_config
+from sim.model import Plan
+from sim.rota import Rota
+from sim.scenario import Scenario, build_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_desk(sessions: list[tuple[float, float]], agents: int = 1, **citizens) -> Scenario:
+    """One commune, one site, the given sessions (start, end) each staffed by `agents` agents."""
+    cfg = load_config(["scenario=mmc", f"mmc.servers={agents}", "mmc.arrival_rate_per_hour=0.1"])
+    base = build_scenario(cfg)
+    n = len(sessions)
+    rota = Rota(
+        agent_names=tuple(f"agent{a + 1}" for a in range(agents)),
+        session_site=np.zeros(n, np.int32),
+        session_start=np.array([s for s, _ in sessions], dtype=float),
+        session_end=np.array([e for _, e in sessions], dtype=float),
+        row_agent=np.repeat(np.arange(agents, dtype=np.int32), n),
+        row_session=np.tile(np.arange(n, dtype=np.int32), agents),
+    )
+    zeros = np.zeros(n * agents)
+    return dataclasses.replace(
+        base, rota=rota, finder=SessionFinder.build(rota, base.reach), drive_before_min=zeros, km_before=zeros,
+        drive_after_min=zeros, km_after=zeros, citizens=dataclasses.replace(cfg.citizens, **citizens), mmc=None,
+        warmup_min=0.0, demand_days=7,
+        analysis_days=7,
+    )
+
+
+def plan(arrival: list[float], service: list[float], patience: list[float] | None = None,
+         session: list[int] | None = None, appointment: list[bool] | None = None) -> Plan:
+    """A hand-written plan: needs arise at their arrival time."""
+    n = len(arrival)
+    a = np.array(arrival, dtype=float)
+    return Plan(
+        need_min=a.copy(), commune=np.zeros(n, np.int32), operator=np.zeros(n, np.int8),
+        service_min=np.array(service, dtype=float), referred=np.zeros(n, dtype=bool),
+        patience_min=np.array(patience if patience is not None else [np.inf] * n, dtype=float),
+        appointment=np.array(appointment if appointment is not None else [False] * n),
+        session=np.array(session if session is not None else [0] * n, dtype=np.int32), arrival_min=a,
+    )
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m sim` with arguments; capture its output."""
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd or ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def saint_amand_copy(tmp_path: Path) -> Path:
+    """A writable copy of the default scenario's data folder."""
+    dst = tmp_path / "scenario"
+    dst.mkdir()
+    for f in ("communes.csv", "sites.csv", "scenario.yaml"):
+        (dst / f).write_bytes((ROOT / "scenarios" / "saint_amand" / f).read_bytes())
+    return dst
