@@ -8,7 +8,7 @@ nothing on disk.
 
 from __future__ import annotations
 
-import itertools
+import re
 import sys
 from pathlib import Path
 from typing import Any, Iterable
@@ -34,8 +34,9 @@ def _explain(exc: BaseException) -> InputError:
         options = getattr(cause, "options", None)
         text = str(cause).splitlines()[0]
         known = f"; known: {', '.join(options)}" if options else ""
-        if "scenario" in text:
-            return InputError("scenario", f"unknown scenario ({text.rstrip('.')}){known}")
+        found = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
+        if found:
+            return InputError(found.group(1), f"unknown choice {found.group(2)!r}{known}")
         return InputError(group or "config", f"{text.rstrip('.')}{known}")
     if isinstance(cause, OmegaConfBaseException):
         key = getattr(cause, "full_key", None) or "config"
