@@ -52,7 +52,8 @@ class DemandConfig:
     """Needs per commune x operator x day: population/1000 x rate x uptake x operator share x weekday."""
 
     rate_per_1000_per_day: float = 0.53  # 9 M requests / 68 M people / 250 working days (brief)
-    uptake: float = 0.14  # share of the mature rate reaching a new itinerant service (calibrated, see README)
+    uptake: float = 0.15  # share of the mature rate reaching a new itinerant service: calibrated so that the
+    # Saint-Amand-les-Eaux default sees ~19.75 requests a week at the desk (79 appointments in 4 weeks, 2021)
     operator_share: Dict[str, float] = field(default_factory=lambda: dict(DEFAULT_OPERATOR_SHARE))
     weekday_profile: List[float] = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
 
@@ -128,6 +129,8 @@ class OutputConfig:
 
     requests: bool = True  # requests.parquet, one row per request
     print_table: bool = True
+    figures: bool = True  # figures/*.png and *.svg
+    report: bool = True  # report.html, one self-contained file
 
 
 @dataclass
