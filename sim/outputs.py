@@ -91,7 +91,8 @@ def format_table(results: Results) -> str:
         if key not in s or s[key] is None:
             continue
         lo, hi = s["ci95"].get(key, [None, None])
-        ci = f"[{fmt.format(lo)}, {fmt.format(hi)}]" if lo is not None and hi is not None and not math.isnan(lo) else ""
+        # every headline KPI is non-negative: show the t-interval clipped at zero
+        ci = f"[{fmt.format(max(lo, 0.0))}, {fmt.format(hi)}]" if lo is not None and hi is not None and not math.isnan(lo) else ""
         lines.append(f"{label:44s} {fmt.format(s[key]):>10s}   {ci}")
     return "\n".join(lines)
 
