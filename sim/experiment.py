@@ -38,6 +38,44 @@ class Results:
         k = self.kpis
         return k[(k["metric"] == metric) & (k["scope"] == scope)].set_index("key")
 
+    def plot_waits(self, **kwargs) -> "matplotlib.figure.Figure":
+        """ECDFs of queue wait and access delay with the targets (see `sim.report.figures.wait_ecdf`)."""
+        from sim.report.figures import wait_ecdf
+
+        return wait_ecdf(self.requests, self.summary, warmup_min=self.scenario.warmup_min, **kwargs)
+
+    def plot_sites(self) -> "matplotlib.figure.Figure":
+        """Requests and p90 queue wait per site with CIs."""
+        from sim.report.figures import site_bars
+
+        return site_bars(self.kpis, self.scenario.territory)
+
+    def plot_agent_week(self, agent: str | None = None, week: int | None = None, replication: int = 0) -> "matplotlib.figure.Figure":
+        """One agent's week as a timeline: driving, serving, idle at the desk."""
+        from sim.report.figures import agent_week
+
+        return agent_week(self.sessions, self.requests, self.scenario.territory, agent, week, replication)
+
+    def plot_map(self, week: int | None = None, replication: int = 0, metric: str = "access_delay_days_mean",
+                 vmax: float | None = None) -> "matplotlib.figure.Figure":
+        """Communes coloured by a KPI, sites, base and one week's tours."""
+        from sim.report.figures import territory_map
+
+        return territory_map(self.scenario.territory, self.kpis, self.sessions, week=week, replication=replication,
+                             metric=metric, vmax=vmax)
+
+    def plot_weekly(self) -> "matplotlib.figure.Figure":
+        """Needs arising each week by outcome."""
+        from sim.report.figures import weekly_flow
+
+        return weekly_flow(self.kpis)
+
+    def report(self, path: "str | pathlib.Path") -> "pathlib.Path":
+        """Write the self-contained HTML report of this run to `path`."""
+        from sim.report import write_report
+
+        return write_report(self, path)
+
 
 Replication = tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]
 
