@@ -23,6 +23,10 @@ def app(cfg: DictConfig) -> float | None:
         config = to_config(cfg)
         results = run_experiment(config)
         write_outputs(results, out)
+        if config.output.figures or config.output.report:
+            from sim.report import write_figures_and_report  # matplotlib only when figures are wanted
+
+            write_figures_and_report(results, out, figures=config.output.figures, report=config.output.report)
     except InputError as exc:
         shutil.rmtree(out, ignore_errors=True)
         fail(exc)

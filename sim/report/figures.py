@@ -102,8 +102,8 @@ def _metric(kpis: pd.DataFrame, scope: str, metric: str) -> pd.DataFrame:
 
 
 def _error(rows: pd.DataFrame) -> np.ndarray:
-    """Error-bar lengths (2 x n) from CI columns; zero where the CI is unknown (one replication)."""
-    low = (rows["mean"] - rows["ci_low"]).fillna(0.0)
+    """Error-bar lengths (2 x n) from CI columns, clipped at zero; zero where the CI is unknown (one replication)."""
+    low = (rows["mean"] - rows["ci_low"].clip(lower=0.0)).fillna(0.0)
     high = (rows["ci_high"] - rows["mean"]).fillna(0.0)
     return np.vstack([low, high]).clip(min=0.0)
 

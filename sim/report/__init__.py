@@ -1,0 +1,92 @@
+"""Figures and the one-file HTML report of a run, and the figures of a sweep.
+
+`write_figures_and_report` is what `python -m sim` calls after writing the tables; notebooks reach the same
+figure functions through `Results.plot_*` or directly from `sim.report.figures` and `sim.report.sweep`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+from matplotlib.figure import Figure
+
+from sim.experiment import Results
+from sim.outputs import write_atomic
+from sim.report.figures import agent_week, render, save, site_bars, territory_map, wait_ecdf, weekly_flow
+from sim.report.html import report_html
+from sim.report.sweep import cost_service_pareto, pareto_front, sweep_heatmap
+
+FIGURES_DIR = "figures"
+REPORT = "report.html"
+
+
+class RunFigure(NamedTuple):
+    """A figure of a run: file name, title and caption in the report, and how to draw it."""
+
+    name: str
+    title: str
+    caption: str
+    draw: Callable[[Results], Figure]
+
+
+RUN_FIGURES: tuple[RunFigure, ...] = (
+    RunFigure("waits", "Queue wait and access delay",
+              "Empirical cumulative distributions over every request of every replication, targets dashed.",
+              Results.plot_waits),
+    RunFigure("sites", "Requests and queue wait per site",
+              "Mean over replications with 95% confidence intervals; the dashed line is the 20-minute target.",
+              Results.plot_sites),
+    RunFigure("agent_week", "An agent's week",
+              "Replication 0, first agent, first week with the most session days: driving, serving, and the desk "
+              "open with nobody to serve.",
+              Results.plot_agent_week),
+    RunFigure("map", "Territory",
+              "Communes coloured by the mean access delay of their residents; lines are the agents' daily tours "
+              "from the base in one week of replication 0.",
+              Results.plot_map),
+    RunFigure("weekly", "Weekly demand by outcome",
+              "Needs by the week they arose, split by what became of them; error bars are the 95% CI of the total.",
+              Results.plot_weekly),
+)
+
+
+def run_figures(results: Results) -> tuple[RunFigure, ...]:
+    """The figures that make sense for this run (a queueing-theory run has no territory, rota or weeks)."""
+    wanted = {"waits"} if results.config.scenario.kind == "mmc" else {f.name for f in RUN_FIGURES}
+    if results.requests is None:
+        wanted.discard("waits")
+    return tuple(f for f in RUN_FIGURES if f.name in wanted)
+
+
+def draw_figures(results: Results, folder: Path | None = None) -> dict[str, tuple[str, str, bytes]]:
+    """Draw each figure of the run once; write its PNG and SVG into `folder` if given; return the PNGs."""
+    embedded = {}
+    for spec in run_figures(results):
+        fig = spec.draw(results)
+        png = save(fig, folder, spec.name) if folder is not None else render(fig, "png")
+        embedded[spec.name] = (spec.title, spec.caption, png)
+    return embedded
+
+
+def write_report(results: Results, path: str | Path, figures: dict[str, tuple[str, str, bytes]] | None = None) -> Path:
+    """Write the self-contained HTML report atomically; figures are drawn in memory unless given."""
+    text = report_html(results, draw_figures(results) if figures is None else figures)
+    path = Path(path)
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path
+
+
+def write_figures_and_report(results: Results, out_dir: Path, figures: bool = True, report: bool = True) -> None:
+    """Write figures/<name>.png and .svg and report.html (figures embedded) into the run folder."""
+    if not (figures or report):
+        return
+    embedded = draw_figures(results, out_dir / FIGURES_DIR if figures else None)
+    if report:
+        write_report(results, out_dir / REPORT, embedded)
+
+
+__all__ = [
+    "REPORT", "RUN_FIGURES", "agent_week", "cost_service_pareto", "draw_figures", "pareto_front", "run_figures", "site_bars",
+    "sweep_heatmap", "territory_map", "wait_ecdf", "weekly_flow", "write_figures_and_report", "write_report",
+]
