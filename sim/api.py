@@ -113,17 +113,18 @@ def summary_row(summary: Mapping[str, Any]) -> dict[str, Any]:
 def run_grid(grid: Mapping[str, Sequence[Any]], overrides: Overrides = None, **params: Any) -> pd.DataFrame:
     """Run every combination of the grid on common random numbers; one row per run, shaped like sweep.parquet.
 
-    A combination the configuration refuses (e.g. more visits than the agents' days hold) gets a row with
-    its `error` and no KPIs.
+    Columns: run, the grid's parameters, status (ok or failed), error, then the summary's KPIs with their
+    CIs. A combination the configuration refuses (e.g. more visits than the agents' days hold) is failed,
+    with its error and no KPIs.
     """
     rows = []
     base = overrides_list(overrides, **params)
-    for values in itertools.product(*grid.values()):
-        point = dict(zip(grid, values))
+    for number, values in enumerate(itertools.product(*grid.values())):
+        point = {"run": str(number), **dict(zip(grid, values))}
         try:
-            results = run(base + overrides_list(point), keep_requests=False)
+            results = run(base + overrides_list(dict(zip(grid, values))), keep_requests=False)
         except InputError as exc:
-            rows.append({**point, "error": str(exc)})
+            rows.append({**point, "status": "failed", "error": str(exc)})
             continue
-        rows.append({**point, **summary_row(results.summary), "error": None})
+        rows.append({**point, "status": "ok", "error": None, **summary_row(results.summary)})
     return pd.DataFrame(rows)

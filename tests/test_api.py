@@ -72,10 +72,11 @@ def test_load_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
 def test_run_grid_has_one_row_per_point_and_lists_refused_points() -> None:
     table = api.run_grid({"staffing.agents": [1, 2], "frequency.visits_per_site_per_week": [0.5, 1.0]}, SMALL)
     assert len(table) == 4
-    refused = table[table["error"].notna()]
+    assert list(table.columns[:5]) == ["run", "staffing.agents", "frequency.visits_per_site_per_week", "status", "error"]
+    refused = table[table["status"] == "failed"]
     assert refused[["staffing.agents", "frequency.visits_per_site_per_week"]].values.tolist() == [[1, 1.0]]
     assert "short by" in refused["error"].iloc[0]
-    ok = table[table["error"].isna()]
+    ok = table[table["status"] == "ok"]
     assert ok[["cost_per_served", "share_wait_le_20min_ci_low", "share_wait_le_20min_ci_high"]].notna().all().all()
 
 

@@ -15,7 +15,7 @@ from sim import api
 from sim.experiment import Results
 from sim.report import REPORT, RUN_FIGURES, write_figures_and_report, write_report
 from sim.report.figures import render
-from sim.report.sweep import cost_service_pareto, pareto_front, sweep_heatmap
+from sim.report.sweep import cost_service_pareto, pareto_front, swept_parameters, sweep_heatmap
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"experiment.weeks": 3, "experiment.replications": 2}
@@ -136,6 +136,8 @@ def test_sweep_heatmap_and_pareto_on_a_sweep_table() -> None:
     pareto = cost_service_pareto(table)
     labels = [t.get_text() for t in pareto.axes[0].texts]
     assert "agents=1, visits_per_site_per_week=0.5" in labels
+    as_table = table.assign(run="0", status="ok")[["run", "staffing.agents", "status", *table.columns[1:]]]
+    assert swept_parameters(as_table) == ["staffing.agents"]
     with pytest.raises(ValueError, match="several runs"):
         sweep_heatmap(pd.concat([table, table]), "frequency.visits_per_site_per_week", "staffing.agents",
                       "cost_per_served")

@@ -1,8 +1,8 @@
-"""Figures of a sweep: one row per run, swept parameters as dotted columns, KPIs with `_ci_low`/`_ci_high`.
+"""Figures of a sweep table: one row per run, the swept parameters, and KPIs with `_ci_low`/`_ci_high`.
 
-That is the shape of `sweep.parquet` (e.g. columns `staffing.agents`, `frequency.visits_per_site_per_week`,
-`cost_per_served`, `share_wait_le_20min`, `share_wait_le_20min_ci_low`, ...). Failed runs (KPIs missing)
-are left out of the figures.
+That is the shape of `sweep.parquet` and of `sim.api.run_grid` (columns run, `staffing.agents`,
+`frequency.visits_per_site_per_week`, status, error, `cost_per_served`, `share_wait_le_20min`,
+`share_wait_le_20min_ci_low`, ...). Failed runs (KPIs missing) are left out of the figures.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from sim.report.figures import TARGET_COLOUR, kpi_label, styled, text
 
 
 def swept_parameters(sweep: pd.DataFrame) -> list[str]:
-    """The parameter columns of a sweep table: config paths contain a dot, KPI names do not."""
-    return [c for c in sweep.columns if "." in c]
+    """The parameter columns of a sweep table: between `run` and `status`, else the dotted config paths."""
+    columns = list(sweep.columns)
+    if "run" in columns and "status" in columns:
+        return columns[columns.index("run") + 1:columns.index("status")]
+    return [c for c in columns if "." in c]
 
 
 def is_share(kpi: str) -> bool:
