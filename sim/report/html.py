@@ -52,7 +52,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #2a
 p.facts { color: #555; margin-top: 0; }
 table { border-collapse: collapse; font-size: 0.88em; margin: 0.8em 0; }
 th, td { padding: 0.3em 0.6em; border-bottom: 1px solid #e3e3e3; text-align: right; vertical-align: top; }
-th { background: #eef3f7; } td.name, th.name { text-align: left; }
+th { background: #eef3f7; } td.name, th.name { text-align: left; min-width: 11em; }
 td small { color: #777; white-space: nowrap; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9em; margin-top: 0.3em; }
