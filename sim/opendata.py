@@ -34,6 +34,9 @@ _ARTICLE = {"0": "", "1": "", "2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6
 _OF = {"0": "de ", "1": "d'", "2": "du ", "3": "de La ", "4": "des ", "5": "de L'", "6": "des ",
        "7": "de Las ", "8": "de Los "}
 
+TOWN_HALL_TOLERANCE_KM = 0.5
+"""A town hall this far outside its commune's polygon is still trusted (borders are drawn coarsely)."""
+
 _COMMUNE_COLUMNS = ["code", "type", "nom", "type_nom", "population_municipale", "departement_id", "epci_id",
                     "geometry", "mairie_localisation"]
 
@@ -115,6 +118,16 @@ def cantons() -> pd.DataFrame:
     })
 
 
+def _km_outside(points: np.ndarray, polygons: np.ndarray) -> np.ndarray:
+    """Great-circle km from each point to its polygon: 0 inside, NaN where either is missing."""
+    out = np.full(len(points), np.nan)
+    both = ~(shapely.is_missing(points) | shapely.is_missing(polygons))
+    line = shapely.shortest_line(points[both], polygons[both])
+    start, end = shapely.get_coordinates(shapely.get_point(line, 0)), shapely.get_coordinates(shapely.get_point(line, 1))
+    out[both] = great_circle_km(start[:, 1], start[:, 0], end[:, 1], end[:, 0])
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def communes() -> pd.DataFrame:
     """The 34,875 communes, indexed by INSEE code.
@@ -122,7 +135,8 @@ def communes() -> pd.DataFrame:
     Columns: name (with article), of_name (after "de"), population (population municipale, NA where the
     data has none), departement and epci codes, the town hall (mairie_lat, mairie_lon, NaN for the 50
     without one), a point inside the commune's polygon (inner_lat, inner_lon, NaN for the 8 without a
-    polygon) and the polygon itself (geometry).
+    polygon), how far the town hall lies outside the polygon (mairie_off_km: 0 inside, NaN without either)
+    and the polygon itself (geometry).
     """
     parts = []
     for chunk in read_table_chunks("communes", _COMMUNE_COLUMNS, chunksize=5000):
@@ -141,6 +155,7 @@ def communes() -> pd.DataFrame:
             "mairie_lon": shapely.get_x(mairie),
             "inner_lat": shapely.get_y(inner),
             "inner_lon": shapely.get_x(inner),
+            "mairie_off_km": _km_outside(mairie, polygon),
             "geometry": polygon,
         }))
     table = pd.concat(parts, ignore_index=True)
@@ -149,9 +164,21 @@ def communes() -> pd.DataFrame:
     return table.set_index("insee")
 
 
+def misplaced_town_hall(table: pd.DataFrame) -> pd.Series:
+    """Communes whose town-hall point lies more than TOWN_HALL_TOLERANCE_KM outside their own polygon.
+
+    About 1,800 communes (5%) have such a point, most often several km away and sometimes in another
+    region (Chelles, 77, is placed in the Vexin; Manzat, 63, in Agen): a geocoding error in the data.
+    """
+    return (table["mairie_off_km"] > TOWN_HALL_TOLERANCE_KM) & table["inner_lat"].notna()
+
+
 def location(table: pd.DataFrame) -> pd.DataFrame:
-    """Where people go in each commune: the town hall, else the point inside the polygon (lat, lon, stand_in)."""
-    stand_in = table["mairie_lat"].isna()
+    """Where people go in each commune: the town hall, else the point inside the polygon (lat, lon, stand_in).
+
+    The point inside the polygon stands in when the data has no town hall, or one that is misplaced.
+    """
+    stand_in = table["mairie_lat"].isna() | misplaced_town_hall(table)
     return pd.DataFrame({
         "lat": table["mairie_lat"].where(~stand_in, table["inner_lat"]),
         "lon": table["mairie_lon"].where(~stand_in, table["inner_lon"]),

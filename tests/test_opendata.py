@@ -97,3 +97,14 @@ def test_geometries_are_wgs84_lon_lat():
     table = opendata.communes()
     assert np.nanmin(table["inner_lat"]) > -22 and np.nanmax(table["inner_lat"]) < 52
     assert table.loc["59526", "inner_lon"] == pytest.approx(3.44, abs=0.05)
+
+
+def test_a_town_hall_far_outside_its_commune_is_set_aside():
+    table = opendata.communes()
+    chelles = table.loc[["77108"]]  # its town-hall point lies in the Vexin, 50 km from Chelles
+    assert chelles["mairie_off_km"].iloc[0] > 40
+    where = opendata.location(chelles).iloc[0]
+    assert where["stand_in"] and shapely.contains_xy(chelles["geometry"].iloc[0], where["lon"], where["lat"])
+    assert "77108" not in opendata.communes_around("95658", 5).index  # Vigny's neighbours
+    assert opendata.misplaced_town_hall(table).sum() > 1000
+    assert not opendata.location(table.loc[["59606"]])["stand_in"].iloc[0]  # Valenciennes is where it should be
