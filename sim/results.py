@@ -27,6 +27,9 @@ HEADLINE: tuple[str, ...] = (
     "agent_hours", "driving_hours", "late_openings", "cost", "cost_per_served", "seen_per_week",
 )
 MMC_EXTRA: tuple[str, ...] = ("p_wait", "abandon_share", "queue_wait_all_min_mean")
+BOUNDED_BY_ONE: tuple[str, ...] = (
+    "share_wait_le_20min", "agent_utilisation", "agent_driving_share", "agent_idle_share", "p_wait", "abandon_share",
+)
 
 
 def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> pd.DataFrame:
@@ -199,8 +202,9 @@ def aggregate(per_replication: list[pd.DataFrame]) -> pd.DataFrame:
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
     half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
     half = half.where(out["n"] > 1)
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
+    # every KPI is non-negative and shares cannot exceed 1: clip the t-interval to the possible range
+    out["ci_low"] = (out["mean"] - half).clip(lower=0.0)
+    out["ci_high"] = (out["mean"] + half).where(~out["metric"].isin(BOUNDED_BY_ONE), (out["mean"] + half).clip(upper=1.0))
     return out[["scope", "key", "metric", "mean", "ci_low", "ci_high", "n"]]
 
 
