@@ -25,6 +25,7 @@ class SessionFinder:
     keys: np.ndarray  # site * span + start
     session: np.ndarray  # int32, session at each key
     start: np.ndarray  # float64, start of each session (by session id)
+    first_start: np.ndarray  # float64, every session's start in ascending order
     span: float
     reach: Reach
 
@@ -34,7 +35,8 @@ class SessionFinder:
         span = float(2 ** np.ceil(np.log2(max(float(rota.session_start.max(initial=0.0)), 1.0) + DAY_MIN)))
         keys = rota.session_site.astype(float) * span + rota.session_start
         order = np.argsort(keys, kind="stable")
-        return cls(keys=keys[order], session=order.astype(np.int32), start=rota.session_start, span=span, reach=reach)
+        return cls(keys=keys[order], session=order.astype(np.int32), start=rota.session_start,
+                   first_start=np.sort(rota.session_start), span=span, reach=reach)
 
     def next_session(self, commune: np.ndarray, t_from: np.ndarray, horizon_min: float | np.ndarray) -> np.ndarray:
         """Session each citizen chooses among those starting in [t_from, t_from + horizon]; -1 if none."""
@@ -46,23 +48,32 @@ class SessionFinder:
         return out
 
     def _next(self, commune: np.ndarray, t_from: np.ndarray, horizon_min: np.ndarray) -> np.ndarray:
-        sites = self.reach.sites[commune]  # (n, R), nearest first
-        n, width = sites.shape
+        n = len(commune)
         best_day = np.full(n, np.inf)
         best = np.full(n, -1, dtype=np.int32)
-        for j in range(width):
-            s = sites[:, j]
-            ok = s >= 0
-            pos = np.searchsorted(self.keys, np.where(ok, s, 0) * self.span + t_from, side="left")
+        # No site offers a day before that of the first session anywhere starting at or after t_from: a
+        # citizen whose best day so far is that one is settled, since ties keep the nearer site.
+        k = np.searchsorted(self.first_start, t_from, side="left")
+        earliest = np.append(self.first_start // DAY_MIN, np.inf)[k]
+        active = np.arange(n)
+        for j in range(self.reach.sites.shape[1]):
+            s = self.reach.sites[commune[active], j]  # nearest first
+            has = s >= 0
+            who, s = active[has], s[has]
+            t = t_from[who]
+            pos = np.searchsorted(self.keys, s * self.span + t, side="left")
             pos = np.minimum(pos, len(self.keys) - 1)
             sess = self.session[pos]
             start = self.start[sess]
-            ok &= (self.keys[pos] >= s * self.span + t_from) & (self.keys[pos] < (s + 1) * self.span)
-            ok &= start - t_from <= horizon_min
+            ok = (self.keys[pos] >= s * self.span + t) & (self.keys[pos] < (s + 1) * self.span)
+            ok &= start - t <= horizon_min[who]
             day = np.where(ok, start // DAY_MIN, np.inf)
-            take = day < best_day  # ties keep the nearer site found first
-            best_day[take] = day[take]
-            best[take] = sess[take]
+            take = day < best_day[who]  # ties keep the nearer site found first
+            best_day[who[take]] = day[take]
+            best[who[take]] = sess[take]
+            active = active[best_day[active] > earliest[active]]
+            if not len(active):
+                break
         return best
 
 
