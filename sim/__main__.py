@@ -8,26 +8,38 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from sim.cli import CONFIG_DIR, CONFIG_NAME, check, fail, output_dir, split_argv
+from sim.cli import CONFIG_DIR, CONFIG_NAME, check, fail, in_multirun, output_dir, split_argv
 from sim.config import register_schema, to_config
 from sim.errors import InputError
 from sim.experiment import run_experiment
 from sim.outputs import format_table, write_outputs
+from sim.sweep import complete_run, config_hash, record_failure, start_run
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name=CONFIG_NAME, version_base="1.3")
 def app(cfg: DictConfig) -> float | None:
-    """One Hydra job: a run of every replication of one configuration."""
+    """One Hydra job: a run of every replication of one configuration (in a sweep, skipped if already complete)."""
     out = output_dir()
+    in_sweep = in_multirun()
+    digest = config_hash(cfg)
     try:
         config = to_config(cfg)
-        results = run_experiment(config)
-        write_outputs(results, out)
-        if config.output.figures or config.output.report:
+        if in_sweep and (done := complete_run(out, digest)) is not None:
+            print(f"{out}: complete, skipped")
+            return done.get("cost_per_served")
+        start_run(out, digest)
+        results = run_experiment(config, progress=not in_sweep)
+        if config.output.figures or config.output.report:  # before write_outputs: summary.json marks a complete run
             from sim.report import write_figures_and_report  # matplotlib only when figures are wanted
 
             write_figures_and_report(results, out, figures=config.output.figures, report=config.output.report)
-    except InputError as exc:
+        write_outputs(results, out)
+    except Exception as exc:
+        if in_sweep:  # one failed point must not stop the sweep: sweep.parquet lists it with its error
+            record_failure(out, exc, digest)
+            return None
+        if not isinstance(exc, InputError):
+            raise
         shutil.rmtree(out, ignore_errors=True)
         fail(exc)
     if config.output.print_table:
@@ -38,10 +50,10 @@ def app(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     """Check the command line first (one-line errors, exit 2, nothing written), then hand over to Hydra."""
-    overrides, _, passthrough = split_argv(sys.argv[1:])
+    overrides, multirun, passthrough = split_argv(sys.argv[1:])
     if not passthrough:
         try:
-            check(overrides)
+            check(overrides, multirun)
         except InputError as exc:
             fail(exc)
     register_schema()

@@ -50,7 +50,7 @@ def _explain(exc: BaseException) -> InputError:
     return InputError("config", lines[0] if lines else type(exc).__name__)
 
 
-def compose(overrides: Iterable[str] = ()) -> Any:
+def compose(overrides: Iterable[str] = (), with_hydra: bool = False) -> Any:
     """Compose configs/config.yaml with Hydra overrides, outside any Hydra run (no folder is created)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
@@ -60,7 +60,7 @@ def compose(overrides: Iterable[str] = ()) -> Any:
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return hydra_compose(config_name=CONFIG_NAME, overrides=list(overrides))
+            return hydra_compose(config_name=CONFIG_NAME, overrides=list(overrides), return_hydra_config=with_hydra)
     except InputError:
         raise
     except Exception as exc:  # Hydra raises many types; each becomes one line
@@ -95,15 +95,30 @@ def _expand(overrides: list[str]) -> list[list[str]]:
     return [[c[min(i, len(c) - 1)] for c in choices] for i in range(width)] or [[]]
 
 
-def check(overrides: list[str]) -> list[Config]:
-    """Validate the overrides of a run or sweep and build each scenario once; raise InputError if bad."""
+def check(overrides: list[str], multirun: bool = False) -> list[Config]:
+    """Validate the overrides of a run or sweep; raise InputError if bad.
+
+    Every value of every swept parameter, on the command line or in `hydra.sweeper.params` (configs/sweep/),
+    is composed and validated. A single run also builds its scenario, so data and rota problems stop it here;
+    in a sweep, a point the rota cannot staff is not bad input but a run that fails and is listed with its
+    error in sweep.parquet.
+    """
+    from hydra.types import RunMode
+
     from sim.scenario import build_scenario
 
     user = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    sweeper = [o for o in overrides if o.startswith(("hydra.sweeper.", "hydra.mode="))]
+    hydra_cfg = compose(_expand(user)[0] + sweeper, with_hydra=True).hydra
+    multirun = multirun or hydra_cfg.mode == RunMode.MULTIRUN
+    if multirun:
+        params = hydra_cfg.sweeper.get("params") or {}
+        user = [f"{k}={v}" for k, v in params.items() if not str(k).startswith("hydra")] + user
     configs = []
     for combo in _expand(user):
         cfg = load_config(combo)
-        build_scenario(cfg)
+        if not multirun:
+            build_scenario(cfg)
         configs.append(cfg)
     return configs
 
@@ -126,3 +141,11 @@ def output_dir() -> Path:
     from hydra.core.hydra_config import HydraConfig
 
     return Path(HydraConfig.get().runtime.output_dir)
+
+
+def in_multirun() -> bool:
+    """Whether the current Hydra job is one run of a sweep."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN

@@ -8,9 +8,10 @@ docs/model.md with its source.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from sim.errors import InputError
 
@@ -104,11 +105,16 @@ class FrequencyConfig:
 
 @dataclass
 class ExperimentConfig:
-    """Run length and replications."""
+    """Run length and replications: a fixed number, or `auto` until the KPIs are precise enough (sim.replications)."""
 
     weeks: int = 13  # the 3-month pilot
-    replications: int = 10
+    replications: Union[int, str] = 10  # or "auto": until the 95% CI of auto_kpis is within auto_precision
     n_jobs: int = 1  # replications run in parallel processes when > 1; results are identical
+    auto_kpis: List[str] = field(default_factory=lambda: ["share_wait_le_20min", "access_delay_days_p90", "cost_per_served"])
+    auto_precision: float = 0.05  # auto: target CI half-width relative to the mean
+    min_replications: int = 3  # auto: replications before the first check (sim-tools' initial replications)
+    max_replications: int = 100  # auto: stop here even if the precision is not reached
+    auto_look_ahead: int = 5  # auto: the precision must hold for this many more replications (Hoad et al. 2010)
 
 
 @dataclass
@@ -134,6 +140,16 @@ class OutputConfig:
 
 
 @dataclass
+class OptimiseConfig:
+    """Least-cost run of a sweep meeting service targets (python -m sim.sweep optimise; configs/sweep/optimise.yaml)."""
+
+    enabled: bool = False  # also optimise when a multirun ends
+    cost: str = "cost_per_served"  # the KPI to minimise
+    targets: Dict[str, str] = field(default_factory=lambda: {"share_wait_le_20min": ">= 0.9", "access_delay_days_p90": "<= 7"})
+    use_ci: bool = False  # a target is met only if the whole 95% CI meets it, not just the mean
+
+
+@dataclass
 class Config:
     """The whole configuration of one run."""
 
@@ -147,6 +163,7 @@ class Config:
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     mmc: MMCConfig = field(default_factory=MMCConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    optimise: OptimiseConfig = field(default_factory=OptimiseConfig)
     seed: int = 0
 
 
@@ -192,6 +209,21 @@ def parse_hhmm(name: str, text: str) -> float:
     if not 0 <= value <= 24 * 60 or not 0 <= int(minutes) < 60:
         raise InputError(name, f"expected a time HH:MM within the day, got {text!r}")
     return float(value)
+
+
+def parse_target(name: str, text: str) -> tuple[str, float]:
+    """('>=', 0.9) from a service target '>= 0.9' (operators >=, <=, >, <)."""
+    found = re.fullmatch(r"\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*", str(text))
+    if not found:
+        raise InputError(name, f"expected a target like '>= 0.9' or '<= 7', got {text!r}")
+    return found.group(1), float(found.group(2))
+
+
+def _kpi(name: str, value: str) -> None:
+    from sim.results import HEADLINE, MMC_EXTRA  # the KPI names live beside the KPIs
+
+    if value not in HEADLINE + MMC_EXTRA:
+        raise InputError(name, f"unknown KPI {value!r}; known: {', '.join(HEADLINE + MMC_EXTRA)}")
 
 
 def parse_session_pattern(sessions: List[str]) -> list[tuple[float, float]]:
@@ -280,10 +312,27 @@ def validate(cfg: Config) -> None:
     e = cfg.experiment
     if e.weeks < 1:
         raise InputError("experiment.weeks", f"must be >= 1, got {e.weeks}")
-    if e.replications < 1:
-        raise InputError("experiment.replications", f"must be >= 1, got {e.replications}")
+    if e.replications != "auto" and (isinstance(e.replications, str) or e.replications < 1):
+        raise InputError("experiment.replications", f"must be >= 1 or 'auto', got {e.replications!r}")
+    if not e.auto_kpis:
+        raise InputError("experiment.auto_kpis", "needs at least one KPI")
+    for i, kpi in enumerate(e.auto_kpis):
+        _kpi(f"experiment.auto_kpis[{i}]", kpi)
+    _positive("experiment.auto_precision", e.auto_precision)
+    if e.min_replications < 2:
+        raise InputError("experiment.min_replications", f"must be >= 2 (a CI needs two replications), got {e.min_replications}")
+    if e.max_replications < e.min_replications:
+        raise InputError("experiment.max_replications", f"must be >= experiment.min_replications ({e.min_replications}), got {e.max_replications}")
+    if e.auto_look_ahead < 0:
+        raise InputError("experiment.auto_look_ahead", f"must be >= 0, got {e.auto_look_ahead}")
     if e.n_jobs == 0 or e.n_jobs < -1:
         raise InputError("experiment.n_jobs", f"must be >= 1, or -1 for all cores, got {e.n_jobs}")
+
+    o = cfg.optimise
+    _kpi("optimise.cost", o.cost)
+    for kpi, text in o.targets.items():
+        _kpi(f"optimise.targets.{kpi}", kpi)
+        parse_target(f"optimise.targets.{kpi}", text)
 
     m = cfg.mmc
     _positive("mmc.arrival_rate_per_hour", m.arrival_rate_per_hour)

@@ -6,9 +6,11 @@ depend on how many replications run, in which order, or in how many processes.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -16,7 +18,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.config import Config
+from sim.errors import InputError
 from sim.model import run_replication
+from sim.replications import PrecisionRule
 from sim.results import aggregate, replication_kpis, request_table, session_table, summary
 from sim.scenario import Scenario, build_scenario
 
@@ -89,43 +93,77 @@ def _one(args: tuple[Scenario, int, int, bool]) -> Replication:
     return kpis, (requests if keep_requests else None), session_table(scenario, log, rep)
 
 
-def _replications(scenario: Scenario, cfg: Config, keep_requests: bool) -> Iterator[Replication]:
-    tasks = [(scenario, cfg.seed, r, keep_requests) for r in range(cfg.experiment.replications)]
+def _replications(scenario: Scenario, cfg: Config, keep_requests: bool, count: int, chunk: int | None = None) -> Iterator[Replication]:
+    """Replications 0..count-1 in order; with n_jobs > 1 in processes, `chunk` at a time so an early stop wastes little."""
+    tasks = [(scenario, cfg.seed, r, keep_requests) for r in range(count)]
     jobs = cfg.experiment.n_jobs
     if jobs == 1 or len(tasks) == 1:
         yield from map(_one, tasks)
         return
+    step = chunk or len(tasks)
     with ProcessPoolExecutor(max_workers=None if jobs == -1 else jobs) as pool:
-        yield from pool.map(_one, tasks)
+        for first in range(0, len(tasks), step):
+            yield from pool.map(_one, tasks[first:first + step])
 
 
-def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests: bool = True) -> Results:
-    """Run every replication of a validated config and aggregate KPIs (95% CIs over replications)."""
+def _precision_rule(cfg: Config) -> PrecisionRule | None:
+    """The stopping rule of `experiment.replications=auto`, or None for a fixed number."""
+    e = cfg.experiment
+    if e.replications != "auto":
+        return None
+    return PrecisionRule(list(e.auto_kpis), e.auto_precision, e.min_replications, e.max_replications, e.auto_look_ahead)
+
+
+def _overall(kpis: pd.DataFrame, names: list[str], kind: str) -> dict[str, float]:
+    """One replication's overall value of each KPI in `names`."""
+    overall = kpis[kpis["scope"] == "overall"].set_index("metric")["value"]
+    for name in names:
+        if name not in overall.index:
+            raise InputError("experiment.auto_kpis", f"{name} is not computed for scenario kind {kind!r}")
+    return {name: float(overall[name]) for name in names}
+
+
+def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests: bool = True,
+                   progress: bool = True) -> Results:
+    """Run the replications of a validated config (a number, or `auto` to a precision) and aggregate KPIs (95% CIs).
+
+    `progress` shows a bar of replications on a terminal (a sweep shows its own bar of runs instead).
+    """
     scenario = scenario or build_scenario(cfg)
     started = time.perf_counter()
     per_rep: list[pd.DataFrame] = []
     requests: list[pd.DataFrame] = []
     sessions: list[pd.DataFrame] = []
-    bar = tqdm(total=cfg.experiment.replications, desc="replications", unit="rep",
-               disable=not sys.stderr.isatty(), leave=False)
-    for kpis, req, ses in _replications(scenario, cfg, keep_requests):
-        per_rep.append(kpis)
-        sessions.append(ses)
-        if req is not None:
-            requests.append(req)
-        bar.update()
+    rule = _precision_rule(cfg)
+    count = cfg.experiment.max_replications if rule else cfg.experiment.replications
+    workers = (os.cpu_count() or 1) if cfg.experiment.n_jobs == -1 else cfg.experiment.n_jobs
+    bar = tqdm(total=None if rule else count, desc="replications", unit="rep",
+               disable=not (progress and sys.stderr.isatty()), leave=False)
+    with closing(_replications(scenario, cfg, keep_requests, count, workers if rule else None)) as reps:
+        for kpis, req, ses in reps:
+            per_rep.append(kpis)
+            sessions.append(ses)
+            if req is not None:
+                requests.append(req)
+            bar.update()
+            if rule is not None:
+                rule.add(_overall(kpis, rule.kpis, cfg.scenario.kind))
+                if rule.done():
+                    break
     bar.close()
     kpis = aggregate(per_rep)
     facts = {
         "scenario": cfg.scenario.name,
         "kind": cfg.scenario.kind,
-        "replications": cfg.experiment.replications,
+        "replications": len(per_rep),
         "seed": cfg.seed,
         "weeks": cfg.experiment.weeks if cfg.scenario.kind == "territory" else None,
         "agents": len(scenario.rota.agent_names),
         "sites": scenario.territory.n_sites,
         "sessions": int((scenario.rota.session_start < max(scenario.analysis_days, 1) * 1440.0).sum()),
     }
+    if rule is not None:
+        facts["replications_auto"] = rule.report()
     table = pd.concat(requests, ignore_index=True) if requests else None
     return Results(summary=summary(kpis, facts), kpis=kpis, requests=table,
                    sessions=pd.concat(sessions, ignore_index=True), scenario=scenario, config=cfg,

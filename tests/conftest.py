@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +55,36 @@ def plan(arrival: list[float], service: list[float], patience: list[float] | Non
         appointment=np.array(appointment if appointment is not None else [False] * n),
         session=np.array(session if session is not None else [0] * n, dtype=np.int32), arrival_min=a,
     )
+
+
+def slurm_unreachable_reason(partition: str = "debug", timeout_s: float = 5.0) -> str | None:
+    """None if SLURM answers and `partition` is up, else a human-readable reason (.ci/slurm/README.md)."""
+    for exe in ("sbatch", "sinfo"):
+        if shutil.which(exe) is None:
+            return f"SLURM client '{exe}' not on PATH"
+    cmd = ["sinfo", "-h", "-p", partition, "-o", "%a %D %t"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return f"'{' '.join(cmd)}' did not answer within {timeout_s:.0f} s (slurmctld down?)"
+    if proc.returncode != 0:
+        return f"'{' '.join(cmd)}' failed: {(proc.stderr or proc.stdout).strip()[:200]}"
+    lines = proc.stdout.split()
+    if not lines:
+        return f"SLURM has no partition '{partition}'"
+    if lines[0] != "up":
+        return f"SLURM partition '{partition}' is {lines[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def slurm() -> None:
+    """Skip unless SLURM answers; with SIM_REQUIRE_SLURM=1 (set by .ci/run) fail instead, so CI cannot skip silently."""
+    reason = slurm_unreachable_reason()
+    if reason and os.environ.get("SIM_REQUIRE_SLURM") == "1":
+        pytest.fail(f"SIM_REQUIRE_SLURM=1 but no usable SLURM: {reason}")
+    if reason:
+        pytest.skip(f"no usable SLURM: {reason}")
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
