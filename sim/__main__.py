@@ -24,6 +24,10 @@ def app(cfg: DictConfig) -> float | None:
     digest = config_hash(cfg)
     try:
         config = to_config(cfg)
+        if config.experiment.variants:  # variants compared on common random numbers (sim/compare.py)
+            from sim.compare import run_from_hydra
+
+            return run_from_hydra(config, out)
         if in_sweep and (done := complete_run(out, digest)) is not None:
             print(f"{out}: complete, skipped")
             return done.get("cost_per_served")

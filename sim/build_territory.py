@@ -359,7 +359,7 @@ def _readme(name: str, description: str, territory: Selection, sites: str, candi
     table = territory.communes
     population = table["population"].fillna(0).astype(int)
     site_ids = candidates.groupby("insee")["site_id"].agg(", ".join)
-    n_mairies = int((candidates["venue"] == "mairie").sum())
+    n_mairies = len(_mairie_communes(table, sites))  # chosen by the rule; extra sites may be town halls too
     site_rule = {"all": "the town hall of every commune", "none": "no town hall"}.get(
         sites, f"the town halls of the {sites.removeprefix('top:')} most populous communes")
     lines = [f"# {name}", "", description, ""]

@@ -36,7 +36,9 @@ def _explain(exc: BaseException) -> InputError:
         known = f"; known: {', '.join(options)}" if options else ""
         found = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
         if found:
-            return InputError(found.group(1), f"unknown choice {found.group(2)!r}{known}")
+            folder = repo_root() / "scenarios" / found.group(2)
+            hint = f"; scenarios/{found.group(2)} exists: run it with scenario.name={found.group(2)}" if found.group(1) == "scenario" and folder.is_dir() else ""
+            return InputError(found.group(1), f"unknown choice {found.group(2)!r}{known}{hint}")
         return InputError(group or "config", f"{text.rstrip('.')}{known}")
     if isinstance(cause, OmegaConfBaseException):
         key = getattr(cause, "full_key", None) or "config"

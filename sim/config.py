@@ -104,12 +104,43 @@ class FrequencyConfig:
 
 
 @dataclass
+class FixedSiteConfig:
+    """A fixed France Services site; the label asks for at least 24 h a week over 5 days and 2 advisors."""
+
+    commune: Optional[str] = None  # INSEE code of its commune (at the town hall); default the most populous
+    advisors: int = 2
+    sessions: List[str] = field(default_factory=lambda: ["09:00-12:00", "14:00-17:00"])  # 30 h a week (assumption)
+
+
+@dataclass
+class BusConfig:
+    """A France Services bus: a whole day at one stop, the town hall of each commune, once every cycle."""
+
+    cycle_weeks: int = 4  # Nord's bus: 20 stops a month, each once a month
+    buses: Optional[int] = None  # default: as few as give every commune a day each cycle
+    staff: int = 2  # Nord: 2-3 staff on board
+    sessions: List[str] = field(default_factory=lambda: ["09:30-12:00", "14:00-16:30"])  # the Loiret bus's hours
+
+
+@dataclass
+class DeliveryConfig:
+    """How the service reaches citizens: itinerant agents (the 2021 pilots), a fixed site, or a bus."""
+
+    model: str = "itinerant"  # itinerant | fixed | bus (docs/delivery.md)
+    planner: str = "optimal"  # rota of itinerant agents and buses: optimal (sim.planner) | simple (sim.rota)
+    fixed: FixedSiteConfig = field(default_factory=FixedSiteConfig)
+    bus: BusConfig = field(default_factory=BusConfig)
+
+
+@dataclass
 class ExperimentConfig:
     """Run length and replications: a fixed number, or `auto` until the KPIs are precise enough (sim.replications)."""
 
     weeks: int = 13  # the 3-month pilot
     replications: Union[int, str] = 10  # or "auto": until the 95% CI of auto_kpis is within auto_precision
     n_jobs: int = 1  # replications run in parallel processes when > 1; results are identical
+    variants: Dict[str, List[str]] = field(default_factory=dict)  # name: overrides; compared on common random numbers
+    reference: Optional[str] = None  # variant the others are compared with (default: the first)
     auto_kpis: List[str] = field(default_factory=lambda: ["share_wait_le_20min", "access_delay_days_p90", "cost_per_served"])
     auto_precision: float = 0.05  # auto: target CI half-width relative to the mean
     min_replications: int = 3  # auto: replications before the first check (sim-tools' initial replications)
@@ -160,6 +191,7 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     staffing: StaffingConfig = field(default_factory=StaffingConfig)
     frequency: FrequencyConfig = field(default_factory=FrequencyConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     mmc: MMCConfig = field(default_factory=MMCConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -226,13 +258,13 @@ def _kpi(name: str, value: str) -> None:
         raise InputError(name, f"unknown KPI {value!r}; known: {', '.join(HEADLINE + MMC_EXTRA)}")
 
 
-def parse_session_pattern(sessions: List[str]) -> list[tuple[float, float]]:
+def parse_session_pattern(sessions: List[str], key: str = "frequency.sessions") -> list[tuple[float, float]]:
     """Daily session pattern ['09:00-11:30', ...] as sorted, non-overlapping (start, end) minutes."""
     if not sessions:
-        raise InputError("frequency.sessions", "needs at least one session 'HH:MM-HH:MM'")
+        raise InputError(key, "needs at least one session 'HH:MM-HH:MM'")
     out = []
     for i, text in enumerate(sessions):
-        name = f"frequency.sessions[{i}]"
+        name = f"{key}[{i}]"
         if text.count("-") != 1:
             raise InputError(name, f"expected 'HH:MM-HH:MM', got {text!r}")
         start, end = (parse_hhmm(name, part) for part in text.split("-"))
@@ -242,7 +274,7 @@ def parse_session_pattern(sessions: List[str]) -> list[tuple[float, float]]:
     out.sort()
     for (s0, e0), (s1, _) in zip(out, out[1:]):
         if s1 < e0:
-            raise InputError("frequency.sessions", "sessions of the daily pattern overlap")
+            raise InputError(key, "sessions of the daily pattern overlap")
     return out
 
 
@@ -309,6 +341,8 @@ def validate(cfg: Config) -> None:
     if len(set(f.working_days)) != len(f.working_days) or not all(0 <= x <= 6 for x in f.working_days):
         raise InputError("frequency.working_days", f"must be distinct days 0..6 (Monday = 0), got {list(f.working_days)}")
 
+    _validate_delivery(cfg)
+
     e = cfg.experiment
     if e.weeks < 1:
         raise InputError("experiment.weeks", f"must be >= 1, got {e.weeks}")
@@ -327,6 +361,8 @@ def validate(cfg: Config) -> None:
         raise InputError("experiment.auto_look_ahead", f"must be >= 0, got {e.auto_look_ahead}")
     if e.n_jobs == 0 or e.n_jobs < -1:
         raise InputError("experiment.n_jobs", f"must be >= 1, or -1 for all cores, got {e.n_jobs}")
+    if e.reference is not None and e.reference not in e.variants:
+        raise InputError("experiment.reference", f"{e.reference!r} is not one of the variants ({', '.join(e.variants) or 'none'})")
 
     o = cfg.optimise
     _kpi("optimise.cost", o.cost)
@@ -346,6 +382,26 @@ def validate(cfg: Config) -> None:
         raise InputError("mmc.warmup_hours", f"must be shorter than mmc.hours ({m.hours}), got {m.warmup_hours}")
     if cfg.scenario.kind == "mmc" and m.patience_rate_per_hour == 0 and m.arrival_rate_per_hour >= m.servers * m.service_rate_per_hour:
         raise InputError("mmc.arrival_rate_per_hour", "load >= servers without impatience: the queue grows without bound")
+
+
+def _validate_delivery(cfg: Config) -> None:
+    """Check the delivery model; a fixed site must meet the France Services label."""
+    d = cfg.delivery
+    _choice("delivery.model", d.model, ("itinerant", "fixed", "bus"))
+    _choice("delivery.planner", d.planner, ("optimal", "simple"))
+    if d.model == "fixed":
+        hours = sum(e - s for s, e in parse_session_pattern(list(d.fixed.sessions), "delivery.fixed.sessions")) / 60.0 * len(cfg.frequency.working_days)
+        if d.fixed.advisors < 2:
+            raise InputError("delivery.fixed.advisors", f"a France Services site has at least 2 advisors, got {d.fixed.advisors}")
+        if len(cfg.frequency.working_days) < 5:
+            raise InputError("frequency.working_days", f"a France Services site opens on at least 5 days, got {len(cfg.frequency.working_days)}")
+        if hours < 24:
+            raise InputError("delivery.fixed.sessions", f"a France Services site opens at least 24 h a week, got {hours:g} h (short by {24 - hours:g} h)")
+    if d.model == "bus":
+        parse_session_pattern(list(d.bus.sessions), "delivery.bus.sessions")
+        for name, value in (("cycle_weeks", d.bus.cycle_weeks), ("staff", d.bus.staff), ("buses", d.bus.buses)):
+            if value is not None and value < 1:
+                raise InputError(f"delivery.bus.{name}", f"must be >= 1, got {value}")
 
 
 def repo_root() -> Path:

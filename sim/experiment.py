@@ -36,6 +36,7 @@ class Results:
     scenario: Scenario = field(repr=False)
     config: Config = field(repr=False)
     elapsed_s: float = 0.0  # wall time of the replications (not in summary.json, which must be reproducible)
+    per_replication: pd.DataFrame | None = field(default=None, repr=False)  # overall KPIs (replication, metric, value)
 
     def kpi(self, metric: str, scope: str = "overall") -> pd.DataFrame:
         """Rows of one metric at one scope, indexed by key."""
@@ -167,4 +168,6 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
     table = pd.concat(requests, ignore_index=True) if requests else None
     return Results(summary=summary(kpis, facts), kpis=kpis, requests=table,
                    sessions=pd.concat(sessions, ignore_index=True), scenario=scenario, config=cfg,
-                   elapsed_s=time.perf_counter() - started)
+                   elapsed_s=time.perf_counter() - started, per_replication=pd.concat(
+                       [k.loc[k["scope"] == "overall", ["metric", "value"]].assign(replication=r) for r, k in enumerate(per_rep)],
+                       ignore_index=True))

@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from sim.citizens import SessionFinder
-from sim.config import OPERATORS, CitizensConfig, Config, MMCConfig, parse_session_pattern, repo_root
+from sim.config import OPERATORS, CitizensConfig, Config, MMCConfig, repo_root
+from sim.delivery import deliver, shared_vehicle
 from sim.demand import daily_rate
 from sim.errors import InputError
-from sim.rota import DAY_MIN, Rota, build_rota, check_rota, day_plan, load_rota_file
+from sim.rota import DAY_MIN, Rota, check_rota, day_plan
 from sim.territory import (
     Reach,
     Territory,
     TravelModel,
     TravelTimes,
-    agent_travel,
     load_territory,
     load_travel_matrix,
     reach,
@@ -109,22 +109,16 @@ def build_scenario(cfg: Config) -> Scenario:
     if cfg.scenario.travel_matrix:
         overrides = load_travel_matrix(resolve_path(cfg.scenario.travel_matrix), territory)
     model = TravelModel(cfg.travel.detour_factor, cfg.travel.speed_kmh, overrides)
-    travel = agent_travel(territory, model)
 
     weeks = cfg.experiment.weeks
     # The rota runs on past the demand so that late needs can still find a session within the horizon.
     rota_weeks = weeks + int(np.ceil(cfg.citizens.horizon_days / 7.0))
     workday = cfg.staffing.workday_max_h * 60.0
-    if cfg.scenario.rota_file:
-        rota = load_rota_file(resolve_path(cfg.scenario.rota_file), territory, rota_weeks)
-    else:
-        rota = build_rota(
-            territory, travel, cfg.staffing.agents, cfg.frequency.visits_per_site_per_week,
-            parse_session_pattern(list(cfg.frequency.sessions)), list(cfg.frequency.working_days), rota_weeks,
-        )
+    territory, travel, rota = deliver(cfg, territory, model, rota_weeks)
     check_rota(rota, travel, workday, territory)
     rch = reach(territory, model, cfg.citizens.max_travel_min)
-    before_min, before_km, after_min, after_km = day_plan(rota, travel)
+    before_min, km_before, after_min, km_after = day_plan(rota, travel)
+    before_km, after_km = shared_vehicle(rota, km_before, km_after)
 
     share = np.array([cfg.demand.operator_share.get(op, 0.0) for op in OPERATORS])
     medians = np.array([cfg.service.median_min_by_operator.get(op, cfg.service.median_min) for op in OPERATORS])

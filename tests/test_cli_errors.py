@@ -49,7 +49,7 @@ def test_bad_input_from_a_real_process(tmp_path: Path, args: list[str], expect: 
     (["scenario=nowhere"], "scenario: unknown choice 'nowhere'"),
     (["scenario.name=nowhere"], "scenario: unknown scenario 'nowhere'"),
     (["frequency.visits_per_site_per_week=3"], "short by 35 a week"),
-    (["staffing.workday_max_h=4"], "staffing.workday_max_h: agent agent1"),
+    (["staffing.workday_max_h=4"], "staffing.workday_max_h: tours within the 4 h working day need 7.5 agent-days a week but 1 agent(s) x 5 days give 5 (short by 2.5 a week)"),
     (["frequency.sessions=[09:00-08:00]"], "frequency.sessions[0]: ends before it starts"),
     (["experiment.replications=0"], "experiment.replications: must be >= 1"),
 ])

@@ -39,9 +39,9 @@ def test_replication_does_not_depend_on_how_many_run() -> None:
 
 
 def test_common_random_numbers_across_scenarios() -> None:
-    """Two staffing levels with one seed see the same needs, service times and patience."""
+    """Two set-ups with one seed see the same needs, service times and patience."""
     a = run_experiment(load_config(["experiment.replications=2", "experiment.weeks=3", "staffing.agents=1"]))
-    b = run_experiment(load_config(["experiment.replications=2", "experiment.weeks=3", "staffing.agents=2"]))
+    b = run_experiment(load_config(["experiment.replications=2", "experiment.weeks=3", "staffing.agents=2", "frequency=weekly"]))
     cols = ["replication", "commune", "operator", "need_min"]
     pd.testing.assert_frame_equal(a.requests[cols], b.requests[cols])
     assert not a.requests["session"].equals(b.requests["session"])  # the rota did change

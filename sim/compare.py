@@ -1,0 +1,151 @@
+"""Variants of one configuration on common random numbers: headline KPIs side by side, paired differences.
+
+A variant is a list of overrides applied on top of the run's own (`experiment.variants`, e.g.
+`fixed: [delivery=fixed]`). Every variant runs the same replications with the same seed, so replication r
+of each variant draws the same needs, service times and patience (`sim.model.streams`): what differs
+between variants comes from the variants. Each KPI has its 95% t-interval over replications; each
+variant's difference from the reference has the t-interval of the per-replication differences, a paired
+comparison that common random numbers make far tighter than the two intervals side by side.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.config import Config
+from sim.errors import InputError
+from sim.experiment import Results, run_experiment
+from sim.outputs import ROWS, write_atomic, write_outputs
+from sim.scenario import build_scenario
+
+COMPARED: tuple[str, ...] = (
+    "seen_per_week", "no_session", "access_delay_days_mean", "access_delay_days_p90", "queue_wait_min_mean",
+    "queue_wait_min_p90", "share_wait_le_20min", "agent_hours", "km_driven", "cost", "cost_per_served",
+)
+"""The KPIs of the comparison table (overall scope)."""
+LABELS: dict[str, tuple[str, str]] = {key: (label, fmt) for key, label, fmt in ROWS} | {
+    "agent_hours": ("agent hours (sessions and driving)", "{:.0f}"),
+    "cost": ("cost (EUR)", "{:.0f}"),
+}
+COMPARISON = "comparison.csv"
+
+
+@dataclass
+class Comparison:
+    """The results of every variant and the comparison table, one row per (variant, KPI)."""
+
+    title: str
+    reference: str
+    results: dict[str, Results]
+    table: pd.DataFrame  # variant, metric, mean, ci_low, ci_high, diff, diff_ci_low, diff_ci_high, pairs
+
+
+def variant_configs(overrides: list[str], variants: dict[str, list[str]]) -> dict[str, Config]:
+    """Each variant's configuration: the run's overrides, then the variant's own."""
+    from sim.cli import load_config
+
+    configs = {}
+    for name, extra in variants.items():
+        try:
+            configs[name] = load_config([*overrides, *extra])
+        except InputError as exc:
+            raise InputError(f"experiment.variants.{name}", str(exc)) from None
+    return configs
+
+
+def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% t-interval of other - reference over the replications both have, per metric."""
+    ref = reference.pivot(index="replication", columns="metric", values="value")
+    diff = other.pivot(index="replication", columns="metric", values="value").sub(ref).dropna(how="all")
+    n = diff.count()
+    mean, sd = diff.mean(), diff.std()
+    half = pd.Series(stats.t.ppf(0.975, np.maximum(n - 1, 1)), index=n.index) * sd / np.sqrt(n)
+    half = half.where(n > 1)
+    return pd.DataFrame({"diff": mean, "diff_ci_low": mean - half, "diff_ci_high": mean + half, "pairs": n})
+
+
+def compare(configs: dict[str, Config], reference: str | None = None, title: str = "comparison",
+            keep_requests: bool = False) -> Comparison:
+    """Run every variant (all scenarios built and checked before the first run) and tabulate the KPIs."""
+    reference = reference or next(iter(configs))
+    scenarios = {}
+    for name, cfg in configs.items():
+        try:
+            scenarios[name] = build_scenario(cfg)
+        except InputError as exc:
+            raise InputError(f"experiment.variants.{name}", str(exc)) from None
+    results = {name: run_experiment(cfg, scenarios[name], keep_requests=keep_requests) for name, cfg in configs.items()}
+    rows = []
+    for name, res in results.items():
+        overall = res.kpis[res.kpis["scope"] == "overall"].set_index("metric")
+        diff = paired_differences(results[reference].per_replication, res.per_replication)
+        for metric in COMPARED:
+            if metric not in overall.index:
+                continue
+            row = {"variant": name, "metric": metric, **overall.loc[metric, ["mean", "ci_low", "ci_high"]].to_dict()}
+            row.update(diff.loc[metric].to_dict() if metric in diff.index and name != reference else {})
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=["variant", "metric", "mean", "ci_low", "ci_high", "diff", "diff_ci_low",
+                                        "diff_ci_high", "pairs"])
+    return Comparison(title, reference, results, table)
+
+
+def _cell(fmt: str, mean: float, lo: float, hi: float, signed: bool = False) -> str:
+    """'mean [lo, hi]' in the KPI's format; signed for differences."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return ""
+    f = fmt.replace("{:", "{:+") if signed else fmt
+    ci = "" if lo is None or (isinstance(lo, float) and math.isnan(lo)) else f" [{f.format(lo)}, {f.format(hi)}]"
+    return f.format(mean) + ci
+
+
+def format_comparison(comparison: Comparison) -> str:
+    """The side-by-side table: per KPI a row of means with 95% CIs and a row of paired differences."""
+    names = list(comparison.results)
+    first = comparison.results[comparison.reference].summary
+    head = (f"{comparison.title} on {first['scenario']}: {first['replications']} replication(s), seed {first['seed']}, "
+            f"{first.get('weeks')} weeks; 95% CIs; differences paired by replication, against {comparison.reference!r}")
+    width = 26
+    lines = [head, f"{'KPI':38s}" + "".join(f"{n[:width - 1]:>{width}s}" for n in names)]
+    table = comparison.table.set_index(["metric", "variant"])
+    for metric in COMPARED:
+        if (metric, comparison.reference) not in table.index:
+            continue
+        label, fmt = LABELS[metric]
+        cells = [table.loc[(metric, n)] if (metric, n) in table.index else None for n in names]
+        lines.append(f"{label[:37]:38s}" + "".join(
+            f"{_cell(fmt, c['mean'], c['ci_low'], c['ci_high']) if c is not None else '':>{width}s}" for c in cells))
+        lines.append(f"{'  difference':38s}" + "".join(
+            f"{_cell(fmt, c['diff'], c['diff_ci_low'], c['diff_ci_high'], signed=True) if c is not None else '':>{width}s}"
+            for c in cells))
+    return "\n".join(lines)
+
+
+def write_comparison(comparison: Comparison, out_dir: Path) -> Path:
+    """Each variant's outputs in out_dir/<variant>/, then comparison.csv (written last: the run is complete)."""
+    for name, res in comparison.results.items():
+        write_outputs(res, out_dir / name)
+    path = out_dir / COMPARISON
+    write_atomic(path, lambda tmp: comparison.table.to_csv(tmp, index=False, float_format="%.10g"))
+    return path
+
+
+def run_from_hydra(config: Config, out_dir: Path) -> None:
+    """The comparison of a `python -m sim` run whose experiment lists variants: run, write, print."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    overrides = list(hydra_cfg.overrides.task)
+    title = hydra_cfg.runtime.choices.get("experiment") or "comparison"
+    e = config.experiment
+    comparison = compare(variant_configs(overrides, dict(e.variants)), e.reference, title, config.output.requests)
+    write_comparison(comparison, out_dir)
+    if config.output.print_table:
+        print(format_comparison(comparison))
+        print(f"outputs: {out_dir}")
