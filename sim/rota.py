@@ -43,16 +43,19 @@ class Rota:
         """Number of agents staffing each session."""
         return np.bincount(self.row_session, minlength=self.n_sessions).astype(np.int32)
 
+    def row_day(self) -> np.ndarray:
+        """Day index of each row."""
+        return (self.session_start[self.row_session] // DAY_MIN).astype(np.int64)
+
+    def day_bounds(self) -> np.ndarray:
+        """Where each agent's working day begins in the rows, plus the number of rows: day g is rows b[g]:b[g+1]."""
+        key = self.row_agent.astype(np.int64) * 1_000_000 + self.row_day()
+        return np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1, [len(key)])) if len(key) else np.zeros(1, np.int64)
+
     def agent_days(self) -> list[tuple[int, int, np.ndarray]]:
         """(agent, day, row indices in time order) for every working day of every agent."""
-        day = (self.session_start[self.row_session] // DAY_MIN).astype(np.int64)
-        key = self.row_agent.astype(np.int64) * 1_000_000 + day
-        bounds = np.flatnonzero(np.diff(key)) + 1
-        return [
-            (int(self.row_agent[g[0]]), int(day[g[0]]), g)
-            for g in np.split(np.arange(len(key)), bounds)
-            if len(g)
-        ]
+        day, bounds = self.row_day(), self.day_bounds().tolist()
+        return [(int(self.row_agent[lo]), int(day[lo]), np.arange(lo, hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
 def _hhmm(minutes: float) -> str:
@@ -84,41 +87,55 @@ def day_plan(rota: Rota, travel: TravelTimes) -> tuple[np.ndarray, np.ndarray, n
     row of an agent's day (the drive back to base).
     """
     base = travel.minutes.shape[0] - 1
-    n = len(rota.row_agent)
-    before_min, before_km = np.zeros(n), np.zeros(n)
-    after_min, after_km = np.zeros(n), np.zeros(n)
     sites = rota.session_site[rota.row_session]
-    for _, _, rows in rota.agent_days():
-        prev = np.concatenate(([base], sites[rows[:-1]]))
-        before_min[rows] = travel.minutes[prev, sites[rows]]
-        before_km[rows] = travel.km[prev, sites[rows]]
-        after_min[rows[-1]] = travel.minutes[sites[rows[-1]], base]
-        after_km[rows[-1]] = travel.km[sites[rows[-1]], base]
-    return before_min, before_km, after_min, after_km
+    bounds = rota.day_bounds()
+    first = np.zeros(len(sites), dtype=bool)
+    first[bounds[:-1]] = True
+    last = np.zeros(len(sites), dtype=bool)
+    last[bounds[1:] - 1] = True
+    prev = np.where(first, base, np.roll(sites, 1))
+    return (travel.minutes[prev, sites], travel.km[prev, sites],
+            np.where(last, travel.minutes[sites, base], 0.0), np.where(last, travel.km[sites, base], 0.0))
 
 
 def check_rota(rota: Rota, travel: TravelTimes, workday_max_min: float, territory: Territory) -> None:
     """Refuse a rota that needs an agent in two places at once or more than the working day."""
     start = rota.session_start[rota.row_session]
     end = rota.session_end[rota.row_session]
+    if not len(start):
+        return
     sites = rota.session_site[rota.row_session]
     before_min, _, after_min, _ = day_plan(rota, travel)
-    for agent, day, rows in rota.agent_days():
-        name = rota.agent_names[agent]
-        for a, b in zip(rows[:-1], rows[1:]):
-            if start[b] < end[a]:
-                raise InputError(
-                    "rota",
-                    f"agent {name} is needed at {territory.site_id[sites[a]]} and {territory.site_id[sites[b]]} at once "
-                    f"on day {day} ({WEEKDAYS[day % 7]}) at {_hhmm(start[b])}",
-                )
-        work = float((end[rows] - start[rows]).sum() + before_min[rows].sum() + after_min[rows[-1]])
-        if work > workday_max_min + 1e-9:
-            raise InputError(
-                "staffing.workday_max_h",
-                f"agent {name} on day {day} ({WEEKDAYS[day % 7]}) needs {work / 60:.2f} h of sessions and driving, "
-                f"more than the {workday_max_min / 60:g} h working day by {(work - workday_max_min) / 60:.2f} h",
-            )
+    bounds = rota.day_bounds()
+    lo, hi = bounds[:-1], bounds[1:]
+    clash = np.zeros(len(start), dtype=bool)  # a row starting before the agent's previous row that day ends
+    clash[1:] = start[1:] < end[:-1]
+    clash[lo] = False
+    work = np.add.reduceat(end - start, lo) + np.add.reduceat(before_min, lo) + after_min[hi - 1]
+    bad = np.flatnonzero(work > workday_max_min + 1e-9)
+    clashes = np.flatnonzero(clash)
+    if not len(bad) and not len(clashes):
+        return
+    # Report the first agent-day at fault in rota order, a clash before a long day, as a scan would.
+    first_clash_day = int(np.searchsorted(lo, clashes[0], side="right") - 1) if len(clashes) else len(lo)
+    g = min(first_clash_day, int(bad[0]) if len(bad) else len(lo))
+    name = rota.agent_names[rota.row_agent[lo[g]]]
+    day = int(rota.row_day()[lo[g]])
+    if g == first_clash_day:
+        b = int(clashes[0])
+        a = b - 1
+        raise InputError(
+            "rota",
+            f"agent {name} is needed at {territory.site_id[sites[a]]} and {territory.site_id[sites[b]]} at once "
+            f"on day {day} ({WEEKDAYS[day % 7]}) at {_hhmm(start[b])}",
+        )
+    rows = np.arange(lo[g], hi[g])
+    work_g = float((end[rows] - start[rows]).sum() + before_min[rows].sum() + after_min[rows[-1]])
+    raise InputError(
+        "staffing.workday_max_h",
+        f"agent {name} on day {day} ({WEEKDAYS[day % 7]}) needs {work_g / 60:.2f} h of sessions and driving, "
+        f"more than the {workday_max_min / 60:g} h working day by {(work_g - workday_max_min) / 60:.2f} h",
+    )
 
 
 def cycle_weeks(visits_per_site_per_week: float) -> int:
@@ -267,34 +284,46 @@ def load_rota_file(path: Path, territory: Territory, weeks: int) -> Rota:
         raise InputError(str(path), f"missing column(s) {', '.join(missing)}")
     if df.empty:
         raise InputError(str(path), "no sessions")
-    week = df["week"] if "week" in df.columns else pd.Series(["1"] * len(df))
+    week = df["week"].tolist() if "week" in df.columns else ["1"] * len(df)
+    site_of = {sid: i for i, sid in reversed(list(enumerate(territory.site_id.tolist())))}
+    parsed: dict[tuple[str, str], float] = {}  # (column, text) -> value: each distinct text is parsed once
     rows = []
-    for i, r in enumerate(df.itertuples(index=False)):
+    for i, (agent_text, weekday, site_id, t0_text, t1_text) in enumerate(
+            zip(df["agent"], df["weekday"], df["site_id"], df["start"], df["end"])):
         where = f"{path.name}:{i + 2}"
         try:
-            w = int(str(week.iloc[i]).strip() or "1")
+            w = int(str(week[i]).strip() or "1")
         except ValueError:
-            raise InputError(f"{where}:week", f"expected a week number >= 1, got {week.iloc[i]!r}") from None
+            raise InputError(f"{where}:week", f"expected a week number >= 1, got {week[i]!r}") from None
         if w < 1:
             raise InputError(f"{where}:week", f"expected a week number >= 1, got {w}")
-        d = _weekday(r.weekday, f"{where}:weekday")
-        site = territory.site_index(str(r.site_id).strip(), f"{where}:site_id")
-        t0, t1 = parse_hhmm(f"{where}:start", str(r.start)), parse_hhmm(f"{where}:end", str(r.end))
+        d = parsed.get(("weekday", weekday))
+        if d is None:
+            d = parsed[("weekday", weekday)] = _weekday(weekday, f"{where}:weekday")
+        site = site_of.get(str(site_id).strip())
+        if site is None:
+            site = territory.site_index(str(site_id).strip(), f"{where}:site_id")
+        t0, t1 = parsed.get(("start", t0_text)), parsed.get(("end", t1_text))
+        if t0 is None:
+            t0 = parsed[("start", t0_text)] = parse_hhmm(f"{where}:start", str(t0_text))
+        if t1 is None:
+            t1 = parsed[("end", t1_text)] = parse_hhmm(f"{where}:end", str(t1_text))
         if t1 <= t0:
-            raise InputError(f"{where}:end", f"session ends before it starts ({r.start}-{r.end})")
-        rows.append((str(r.agent).strip(), w - 1, d, site, t0, t1))
+            raise InputError(f"{where}:end", f"session ends before it starts ({t0_text}-{t1_text})")
+        rows.append((str(agent_text).strip(), w - 1, d, site, t0, t1))
     k = max(r[1] for r in rows) + 1
     names = tuple(dict.fromkeys(r[0] for r in rows))
     idx = {n: i for i, n in enumerate(names)}
-    agent, site, start, end = [], [], [], []
-    for rep in range(int(np.ceil(weeks / k))):
-        for name, w, d, s, t0, t1 in rows:
-            day = (rep * k + w) * 7 + d
-            if day < weeks * 7:
-                agent.append(idx[name])
-                site.append(s)
-                start.append(day * DAY_MIN + t0)
-                end.append(day * DAY_MIN + t1)
-    if not agent:
+    name, w, d, site, t0, t1 = zip(*rows)
+    reps = int(np.ceil(weeks / k))
+    # The cycle repeated `reps` times, repetition after repetition, cut at the end of the run.
+    day = ((np.arange(reps)[:, None] * k + np.array(w)[None, :]) * 7 + np.array(d)[None, :]).ravel()
+    keep = day < weeks * 7
+    if not keep.any():
         raise InputError(str(path), "no session falls within the simulated weeks")
-    return _from_rows(names, np.array(agent, dtype=np.int32), np.array(site, dtype=np.int32), np.array(start), np.array(end))
+    day = day[keep]
+    agent = np.tile(np.array([idx[x] for x in name], dtype=np.int32), reps)[keep]
+    site = np.tile(np.array(site, dtype=np.int32), reps)[keep]
+    start = day * DAY_MIN + np.tile(np.array(t0), reps)[keep]
+    end = day * DAY_MIN + np.tile(np.array(t1), reps)[keep]
+    return _from_rows(names, agent, site, start, end)
