@@ -142,7 +142,9 @@ def enumerate_tours(travel: TravelTimes, pattern: DayPattern, workday_max_min: f
         k = n_sites - 1
         while k > 1 and sum(n_sites * math.comb(k, s - 1) for s in sizes) > MAX_TOURS:
             k -= 1
-        neighbours = np.argsort(m[:n_sites, :n_sites] + m[:n_sites, :n_sites].T + np.eye(n_sites) * np.inf, axis=1)[:, :k]
+        both_ways = m[:n_sites, :n_sites] + m[:n_sites, :n_sites].T
+        np.fill_diagonal(both_ways, np.inf)
+        neighbours = np.argsort(both_ways, axis=1, kind="stable")[:, :k]
     members, drives, kms = [], [], []
     for size in sizes:
         combos = _combinations(n_sites, size, neighbours)
@@ -405,7 +407,7 @@ def describe(plan: CyclePlan, territory: Territory) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m sim.planner [overrides]`: the planned rota of a configuration against the naive order."""
+    """`python -m sim.planner [overrides]`: the itinerant agents' planned rota against the naive order and the bound."""
     import sys
 
     from sim.cli import fail, load_config
@@ -413,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim.scenario import build_scenario
 
     try:
-        cfg = load_config(sys.argv[1:] if argv is None else argv)
+        cfg = load_config([*(sys.argv[1:] if argv is None else argv), "delivery=itinerant"])
         scenario = build_scenario(cfg)
         comparison = compare_plans(
             scenario.territory, scenario.travel, cfg.staffing.agents, cfg.frequency.visits_per_site_per_week,

@@ -13,9 +13,11 @@ from sim.errors import InputError
 from sim.planner import (
     DayPattern,
     compare_plans,
+    enumerate_tours,
     naive_plan,
     optimal_plan,
     plan_rota,
+    plan_to_rota,
     tour_cost,
     visits_per_cycle,
 )
@@ -180,3 +182,17 @@ def test_a_site_beyond_the_working_day_is_refused_with_the_excess() -> None:
 def test_tours_that_do_not_fit_the_working_day_are_counted_in_agent_days() -> None:
     with pytest.raises(InputError, match=r"tours within the 4 h working day need 7.5 agent-days a week .*short by 2.5 a week"):
         build_scenario(load_config(["staffing.workday_max_h=4"]))
+
+
+def test_large_instances_keep_tours_among_neighbours_and_report_no_bound(monkeypatch) -> None:
+    monkeypatch.setattr("sim.planner.MAX_TOURS", 150)
+    territory = random_territory(np.random.default_rng(7), 14)
+    travel = agent_travel(territory, TravelModel())
+    sessions = [(540.0, 600.0), (660.0, 720.0), (840.0, 900.0)]
+    tours = enumerate_tours(travel, DayPattern.per_session(sessions), 600.0)
+    assert not tours.complete and len(tours) <= 150
+    plan = optimal_plan(territory, travel, 1, np.ones(14, dtype=np.int64), 2, DAYS, DayPattern.per_session(sessions), 600.0)
+    assert plan.lower_bound_min is None
+    assert sorted(s for _, _, t in plan.tours for s in t.sites) == list(range(14))
+    rota = plan_to_rota(plan, DayPattern.per_session(sessions), ("agent1",), 4)
+    assert_feasible(rota, travel, territory, 600.0, 0.5, 4)
