@@ -72,7 +72,13 @@ town hall stands in for it. `rota.csv` holds the 4 sessions a week on a 2-week c
 Monday the Léon Blum post office, Tuesday Pont-du-Casse, Thursday Foulayronnes, Friday one of the two
 digital spaces in turn (Montanou in week 1, Bartelé in week 2); days, hours and the alternation are
 assumptions. Appointments were possible: the share of citizens booking is the model's default
-(`citizens.appointment_share`)."""
+(`citizens.appointment_share`).
+
+## Running it
+
+    python -m sim scenario=agen                                    # the pilot, rota.csv
+    python -m sim scenario=agen scenario.rota_file=null            # a planned rota: 4 sessions a week
+    python -m sim experiment=pilots_vs_alternatives scenario=agen  # against a fixed site and a bus"""
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -48,7 +48,18 @@ data: it stands at a point inside the commune's polygon, about 1.6 km from the t
 
 The agent starts and ends each day at the Plateforme de distribution courrier de Valenciennes, whose
 location is not in the open data: Valenciennes town hall (INSEE 59606, outside the canton, 12 km
-from Saint-Amand-les-Eaux town hall) stands in for it."""
+from Saint-Amand-les-Eaux town hall) stands in for it.
+
+## Calibration and running it
+
+The default configuration is this pilot: one agent, each site every other week, two sessions of 2 h 30 a
+day, the rota planned for least driving. `demand.uptake` (the share of the mature national rate reaching
+a new itinerant service) is calibrated so that the run sees about 20 requests a week at the desk, as the
+pilot did (`tests/test_calibration.py`; `docs/delivery.md` gives the figure).
+
+    python -m sim                                        # the pilot
+    python -m sim experiment=pilots_vs_alternatives      # against a fixed site and a bus
+    python -m sim.planner                                # the rota against the naive order"""
 
 
 def main(argv: list[str] | None = None) -> Path:

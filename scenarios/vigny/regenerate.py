@@ -52,7 +52,14 @@ usually housed in the town hall. Vigny, the 9th, keeps its labelled post office 
 The advisor starts and ends each day at the Vigny post office, whose location is not in the open data:
 Vigny town hall stands in for it. `configs/scenario/vigny.yaml` has one advisor visit each site every
 other week, two sessions of 2 h 30 a day as in the Saint-Amand-les-Eaux pilot: 4 sessions, 2 days a week
-out of the office, the rota planned for least driving (`sim.planner`)."""
+out of the office, the rota planned for least driving (`sim.planner`).
+
+## Running it
+
+    python -m sim scenario=vigny                                    # the pilot as assumed here
+    python -m sim scenario=vigny frequency=weekly staffing=two_agents
+    python -m sim experiment=pilots_vs_alternatives scenario=vigny  # against a fixed site and a bus
+    python -m sim.planner scenario=vigny                            # the rota against the naive order"""
 
 
 def main(argv: list[str] | None = None) -> Path:
