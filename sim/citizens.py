@@ -26,6 +26,7 @@ class SessionFinder:
     session: np.ndarray  # int32, session at each key
     start: np.ndarray  # float64, start of each session (by session id)
     first_start: np.ndarray  # float64, every session's start in ascending order
+    first_day: np.ndarray  # float64, the day of each of those, then inf
     span: float
     reach: Reach
 
@@ -35,8 +36,9 @@ class SessionFinder:
         span = float(2 ** np.ceil(np.log2(max(float(rota.session_start.max(initial=0.0)), 1.0) + DAY_MIN)))
         keys = rota.session_site.astype(float) * span + rota.session_start
         order = np.argsort(keys, kind="stable")
+        first = np.sort(rota.session_start)
         return cls(keys=keys[order], session=order.astype(np.int32), start=rota.session_start,
-                   first_start=np.sort(rota.session_start), span=span, reach=reach)
+                   first_start=first, first_day=np.append(first // DAY_MIN, np.inf), span=span, reach=reach)
 
     def next_session(self, commune: np.ndarray, t_from: np.ndarray, horizon_min: float | np.ndarray) -> np.ndarray:
         """Session each citizen chooses among those starting in [t_from, t_from + horizon]; -1 if none."""
@@ -53,8 +55,7 @@ class SessionFinder:
         best = np.full(n, -1, dtype=np.int32)
         # No site offers a day before that of the first session anywhere starting at or after t_from: a
         # citizen whose best day so far is that one is settled, since ties keep the nearer site.
-        k = np.searchsorted(self.first_start, t_from, side="left")
-        earliest = np.append(self.first_start // DAY_MIN, np.inf)[k]
+        earliest = self.first_day[np.searchsorted(self.first_start, t_from, side="left")]
         active = np.arange(n)
         for j in range(self.reach.sites.shape[1]):
             s = self.reach.sites[commune[active], j]  # nearest first
