@@ -32,7 +32,8 @@ def app(cfg: DictConfig) -> float | None:
             print(f"{out}: complete, skipped")
             return done.get("cost_per_served")
         start_run(out, digest)
-        results = run_experiment(config, progress=not in_sweep)
+        keep = config.output.requests or config.output.figures or config.output.report
+        results = run_experiment(config, progress=not in_sweep, keep_requests=keep)
         if config.output.figures or config.output.report:  # before write_outputs: summary.json marks a complete run
             from sim.report import write_figures_and_report  # matplotlib only when figures are wanted
 

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pandas as pd
 from tqdm import tqdm
@@ -23,6 +23,11 @@ from sim.model import run_replication
 from sim.replications import PrecisionRule
 from sim.results import aggregate, replication_kpis, request_table, session_table, summary
 from sim.scenario import Scenario, build_scenario
+
+if TYPE_CHECKING:
+    import pathlib
+
+    import matplotlib.figure
 
 
 @dataclass

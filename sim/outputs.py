@@ -45,7 +45,8 @@ def write_json(path: Path, data: dict) -> None:
 def write_outputs(results: Results, out_dir: Path) -> list[Path]:
     """Write requests.parquet (if kept), sessions.parquet, kpis.csv and summary.json (last) into `out_dir`."""
     written = []
-    tables = {"requests.parquet": results.requests, "sessions.parquet": results.sessions}
+    requests = results.requests if results.config.output.requests else None
+    tables = {"requests.parquet": requests, "sessions.parquet": results.sessions}
     for name, table in tables.items():
         if table is not None:
             p = out_dir / name

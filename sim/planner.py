@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -361,10 +362,8 @@ class PlanComparison:
     simple_km: float
     km_per_min: float | None  # km per driving minute when the two are proportional (the travel formula)
 
-    def table(self) -> "pd.DataFrame":
+    def table(self) -> pd.DataFrame:
         """One row per rota: km and driving hours a week, and the saving against the naive order."""
-        import pandas as pd
-
         rows = {"naive order": (self.naive.drive_min, self.naive.km),
                 "simple builder": (self.simple_drive_min, self.simple_km),
                 "planned": (self.planned.drive_min, self.planned.km)}
