@@ -290,10 +290,10 @@ def optimise(table: pd.DataFrame, options: OptimiseConfig) -> Optimum:
     params = swept_columns(table)
     pareto = ok[front].assign(meets_targets=feasible[front])
     pareto = pareto[["run", *params, options.cost, *[t.kpi for t in targets], "meets_targets"]]
-    pareto = pareto.sort_values([options.cost, "run"]).reset_index(drop=True)
+    pareto = pareto.sort_values(options.cost, kind="stable").reset_index(drop=True)  # ties: in run order
     candidates = ok[feasible]
     candidates = candidates.assign(_cost=pd.to_numeric(candidates[options.cost], errors="coerce")).dropna(subset=["_cost"])
-    best = candidates.sort_values(["_cost", "run"]).iloc[0].drop("_cost") if len(candidates) else None
+    best = candidates.sort_values("_cost", kind="stable").iloc[0].drop("_cost") if len(candidates) else None
     pareto["optimal"] = pareto["run"] == (best["run"] if best is not None else None)
     return Optimum(best=best, pareto=pareto, targets=targets, cost=options.cost)
 
