@@ -141,8 +141,9 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
     n = len(plan.need_min)
     c = scenario.citizens
 
-    # Hot-path state as Python arrays: element access is several times cheaper than on numpy arrays, and
-    # unlike lists they hold raw values (8 bytes per float, not a pointer plus a 24-byte object).
+    # Hot-path state, per request and per rota row, as Python arrays: element access is several times
+    # cheaper than on numpy arrays, and unlike lists they hold raw values (8 bytes a float or an index,
+    # not a pointer plus a 24-32 byte object).
     session = _compact(plan.session, "i")
     arrival = _compact(plan.arrival_min, "d")
     service = _compact(plan.service_min, "d")
@@ -157,7 +158,7 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
     turned = array("h", [0]) * n
 
     # A session's desk exists from its first arrival or opening until it closes: few are open at once.
-    session_end = rota.session_end.tolist()
+    session_end = _compact(rota.session_end, "d")
     desks: dict[int, _Desk] = {}
     is_closed = bytearray(rota.n_sessions)
     n_rows = len(rota.row_agent)
@@ -236,7 +237,7 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
             visits[i] += 1
             env.timeout(t - now).callbacks.append(lambda _e, i=i: arrive(i))
 
-    def closer(order: list[int]):
+    def closer(order: array):
         for s in order:
             e = session_end[s]
             if e > env.now:
@@ -244,9 +245,9 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
             close(s)
 
     closing = np.argsort(rota.session_end, kind="stable")
-    env.process(closer(closing[np.isfinite(rota.session_end[closing])].tolist()))
+    env.process(closer(_compact(closing[np.isfinite(rota.session_end[closing])], "q")))
 
-    def feeder(order: list[int]):
+    def feeder(order: array):
         for i in order:
             t = arrival[i]
             if t > env.now:
@@ -255,14 +256,14 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
 
     first = np.flatnonzero(plan.session >= 0)
     first = first[np.argsort(plan.arrival_min[first], kind="stable")]
-    env.process(feeder(first.tolist()))
+    env.process(feeder(_compact(first, "q")))
 
-    drive_before = scenario.drive_before_min.tolist()
-    drive_after = scenario.drive_after_min.tolist()
-    row_session = rota.row_session.tolist()
-    session_start = rota.session_start.tolist()
+    drive_before = _compact(scenario.drive_before_min, "d")
+    drive_after = _compact(scenario.drive_after_min, "d")
+    row_session = _compact(rota.row_session, "i")
+    session_start = _compact(rota.session_start, "d")
 
-    def agent(rows: list[int]):
+    def agent(rows: array):
         for r in rows:
             s = row_session[r]
             depart = session_start[s] - drive_before[r]
@@ -294,9 +295,10 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
 
     by_agent = np.argsort(rota.row_agent, kind="stable")  # each agent's rows in rota order
     bounds = np.searchsorted(rota.row_agent[by_agent], np.arange(len(rota.agent_names) + 1))
+    agent_rows = _compact(by_agent, "q")
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         if hi > lo:
-            env.process(agent(by_agent[lo:hi].tolist()))
+            env.process(agent(agent_rows[lo:hi]))
     # The run allocates millions of short-lived events and few reference cycles: pausing the cyclic
     # garbage collector saves it from rescanning them (a third of the run time on large scenarios).
     collecting = gc.isenabled()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.typing import SeriesGroupBy
 from scipy import stats
 
 from sim.config import OPERATORS
@@ -98,25 +99,29 @@ def _request_metrics(df: pd.DataFrame, key: str | None) -> pd.DataFrame:
     """Counts by outcome and wait statistics, one row per value of `key` (or one row overall)."""
     keys = df[key] if key else pd.Series("all", index=df.index)
     code = df["outcome"].cat.codes.to_numpy()
-    counts = pd.crosstab(keys, code).reindex(columns=range(len(OUTCOMES)), fill_value=0)
+    outcome = pd.Series(code, index=df.index)
+    counts = outcome.groupby([keys, outcome], observed=True).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=range(len(OUTCOMES)), fill_value=0)
     counts.columns = list(OUTCOMES)
     out = counts.astype(float)
     out.insert(0, "requests", counts.sum(axis=1).astype(float))
     out["turned_away_visits"] = df.groupby(keys, observed=True)["turned_away_visits"].sum().astype(float)
     seen = (code == SERVED) | (code == REFERRED)
     reached = code != NO_SESSION
-    w = df.loc[seen, "queue_wait_min"].groupby(keys[seen], observed=True)
-    out["queue_wait_min_mean"] = w.mean()
-    for q in (50, 90, 95):
-        out[f"queue_wait_min_p{q}"] = w.quantile(q / 100)
+    _mean_and_quantiles(out, "queue_wait_min", df.loc[seen, "queue_wait_min"].groupby(keys[seen], observed=True))
     on_time = pd.Series(seen & (df["queue_wait_min"].to_numpy() <= WAIT_TARGET_MIN), index=df.index)
     out["share_wait_le_20min"] = on_time[reached].groupby(keys[reached], observed=True).mean()
-    a = df.loc[reached, "access_delay_days"].groupby(keys[reached], observed=True)
-    out["access_delay_days_mean"] = a.mean()
-    for q in (50, 90, 95):
-        out[f"access_delay_days_p{q}"] = a.quantile(q / 100)
+    _mean_and_quantiles(out, "access_delay_days",
+                        df.loc[reached, "access_delay_days"].groupby(keys[reached], observed=True))
     out.index = out.index.astype(str)
     return out
+
+
+def _mean_and_quantiles(out: pd.DataFrame, name: str, groups: SeriesGroupBy) -> None:
+    """Add columns <name>_mean, _p50, _p90 and _p95 to `out`; the groups' sorted copies go when this returns."""
+    out[f"{name}_mean"] = groups.mean()
+    for q in (50, 90, 95):
+        out[f"{name}_p{q}"] = groups.quantile(q / 100)
 
 
 def _agent_metrics(scenario: Scenario, log: ReplicationLog, by: str | None) -> pd.DataFrame:
