@@ -97,7 +97,10 @@ def session_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
 
 def _request_metrics(df: pd.DataFrame, key: str | None) -> pd.DataFrame:
     """Counts by outcome and wait statistics, one row per value of `key` (or one row overall)."""
-    keys = df[key] if key else pd.Series("all", index=df.index)
+    if key:
+        keys = df[key]
+    else:  # one category rather than a string per row, which pandas would have to factorize
+        keys = pd.Series(pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), categories=["all"]), index=df.index)
     code = df["outcome"].cat.codes.to_numpy()
     outcome = pd.Series(code, index=df.index)
     counts = outcome.groupby([keys, outcome], observed=True).size().unstack(fill_value=0)
@@ -120,8 +123,10 @@ def _request_metrics(df: pd.DataFrame, key: str | None) -> pd.DataFrame:
 def _mean_and_quantiles(out: pd.DataFrame, name: str, groups: SeriesGroupBy) -> None:
     """Add columns <name>_mean, _p50, _p90 and _p95 to `out`; the groups' sorted copies go when this returns."""
     out[f"{name}_mean"] = groups.mean()
-    for q in (50, 90, 95):
-        out[f"{name}_p{q}"] = groups.quantile(q / 100)
+    levels = [q / 100 for q in (50, 90, 95)]
+    quantiles = groups.quantile(levels)  # one sort of each group for the three
+    for q, level in zip((50, 90, 95), levels):
+        out[f"{name}_p{q}"] = quantiles.xs(level, level=-1) if len(quantiles) else quantiles
 
 
 def _agent_metrics(scenario: Scenario, log: ReplicationLog, by: str | None) -> pd.DataFrame:
