@@ -115,6 +115,8 @@ def load_territory(data_dir: Path, name: str) -> Territory:
     """Read and check a scenario folder; every problem names the file, row and column."""
     if not data_dir.is_dir():
         raise InputError("scenario", f"unknown scenario {name!r} (no folder {data_dir})")
+    if not (data_dir / "communes.csv").is_file() and (data_dir / "regenerate.py").is_file():
+        raise InputError("scenario", f"the data of {name!r} is not built yet: run python {data_dir / 'regenerate.py'}")
     meta_path = data_dir / "scenario.yaml"
     try:
         meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}

@@ -102,3 +102,10 @@ def test_good_explicit_rota_runs(tmp_path: Path) -> None:
     r = run_cli(f"scenario.rota_file={rota}", "experiment.replications=2", f"hydra.run.dir={tmp_path / 'out'}")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "summary.json").is_file()
+
+
+def test_scenario_whose_data_is_not_built_yet(tmp_path: Path, capsys, monkeypatch) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "regenerate.py").write_text("# builds the data\n")
+    _assert_refused([f"scenario.data_dir={folder}"], tmp_path / "out", "the data of 'saint_amand' is not built yet: run python", capsys, monkeypatch)
