@@ -20,7 +20,7 @@ from sim.cli import load_config
 from sim.config import Config, to_config
 from sim.errors import InputError
 from sim.experiment import Results, run_experiment
-from sim.outputs import read_summary
+from sim.outputs import read_summary, summary_row
 from sim.scenario import build_scenario
 
 Overrides = Sequence[str] | Mapping[str, Any] | None
@@ -100,14 +100,6 @@ def load(run_dir: str | Path) -> Results:
         scenario=build_scenario(config),
         config=config,
     )
-
-
-def summary_row(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """A run's summary as one flat row: facts, headline KPIs, and `<kpi>_ci_low` / `<kpi>_ci_high`."""
-    row = {k: v for k, v in summary.items() if k != "ci95"}
-    for key, (low, high) in summary.get("ci95", {}).items():
-        row[f"{key}_ci_low"], row[f"{key}_ci_high"] = low, high
-    return row
 
 
 def run_grid(grid: Mapping[str, Sequence[Any]], overrides: Overrides = None, **params: Any) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -99,6 +99,22 @@ def format_table(results: Results) -> str:
         ci = f"[{fmt.format(max(lo, 0.0))}, {fmt.format(hi)}]" if lo is not None and hi is not None and not math.isnan(lo) else ""
         lines.append(f"{label:44s} {fmt.format(s[key]):>10s}   {ci}")
     return "\n".join(lines)
+
+
+def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary as one flat row: each KPI beside `<kpi>_ci_low`/`<kpi>_ci_high`; nested facts joined by '_'."""
+    ci = summary.get("ci95", {})
+    row: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key == "ci95":
+            continue
+        if isinstance(value, dict):
+            row.update({f"{key}_{k}": v for k, v in summary_row(value).items()})
+            continue
+        row[key] = value
+        if key in ci:
+            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = ci[key]
+    return row
 
 
 def read_summary(out_dir: Path) -> dict | None:

@@ -36,7 +36,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.config import OptimiseConfig, parse_target
 from sim.errors import InputError
-from sim.outputs import SUMMARY, read_summary, write_atomic, write_json
+from sim.outputs import SUMMARY, read_summary, summary_row, write_atomic, write_json
 
 RUN = "run.json"
 FAILED = "failed.json"
@@ -140,22 +140,6 @@ def swept_keys(sweep_dir: Path, runs: Sequence[dict[str, Any]]) -> list[str]:
     return list({k: None for run in runs for k in run})
 
 
-def _flat(summary: dict[str, Any]) -> dict[str, Any]:
-    """A summary as one flat row: each KPI beside `<kpi>_ci_low`/`<kpi>_ci_high`; nested facts joined by '_'."""
-    ci = summary.get("ci95", {})
-    row: dict[str, Any] = {}
-    for key, value in summary.items():
-        if key == "ci95":
-            continue
-        if isinstance(value, dict):
-            row.update({f"{key}_{k}": v for k, v in _flat(value).items()})
-            continue
-        row[key] = value
-        if key in ci:
-            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = ci[key]
-    return row
-
-
 def run_status(out: Path) -> tuple[str, str | None, dict[str, Any]]:
     """(status, error, summary) of a run folder: ok with its summary, failed with its error, or incomplete."""
     done = _complete(out)
@@ -179,7 +163,7 @@ def collect(sweep_dir: str | Path) -> pd.DataFrame:
     for d, run in zip(dirs, values):
         status, error, summary = run_status(d)
         rows.append({"run": d.relative_to(sweep_dir).as_posix(), **{k: run.get(k) for k in keys},
-                     "status": status, "error": error, **_flat(summary)})
+                     "status": status, "error": error, **summary_row(summary)})
     return pd.DataFrame(rows)
 
 
