@@ -25,8 +25,9 @@ from pathlib import Path
 from benchmarks.baseline_mmc import simulate_mmc_waits
 from sim.cli import load_config
 from sim.experiment import run_experiment
-from sim.model import draw_plan, simulate, streams
+from sim.model import draw_plan, simulate
 from sim.scenario import build_scenario
+from sim.streams import streams
 
 MMC_ARRIVAL_RATE, MMC_SERVICE_RATE, MMC_SERVERS = 4.5, 1.0, 5  # M/M/5 at load 0.9, the baseline's default
 
@@ -50,10 +51,9 @@ def mmc(customers: int, repeat: int, seed: int = 12345) -> dict:
         simulate_mmc_waits(MMC_ARRIVAL_RATE, MMC_SERVICE_RATE, MMC_SERVERS, customers, seed + r)
         baseline.append((time.perf_counter() - started) / customers)
 
-        rng = streams(seed, r)
-        plan = draw_plan(scenario, rng)
+        plan = draw_plan(scenario, streams(seed, r))
         started = time.perf_counter()
-        simulate(scenario, plan, rng["return"])
+        simulate(scenario, plan)
         simpy_part.append((time.perf_counter() - started) / len(plan.need_min))
         requests = len(plan.need_min)
 

@@ -2,7 +2,7 @@
 
 A variant is a list of overrides applied on top of the run's own (`experiment.variants`, e.g.
 `fixed: [delivery=fixed]`). Every variant runs the same replications with the same seed, so replication r
-of each variant draws the same needs, service times and patience (`sim.model.streams`): what differs
+of each variant draws the same needs, service times and patience (`sim.streams`): what differs
 between variants comes from the variants. Each KPI has its 95% t-interval over replications; each
 variant's difference from the reference has the t-interval of the per-replication differences, a paired
 comparison that common random numbers make far tighter than the two intervals side by side.
@@ -25,8 +25,9 @@ from sim.outputs import ROWS, write_atomic, write_outputs
 from sim.scenario import build_scenario
 
 COMPARED: tuple[str, ...] = (
-    "seen_per_week", "no_session", "access_delay_days_mean", "access_delay_days_p90", "queue_wait_min_mean",
-    "queue_wait_min_p90", "share_wait_le_20min", "agent_hours", "km_driven", "cost", "cost_per_served",
+    "seen_per_week", "no_session", "no_slot", "share_needs_met_within_7d", "access_delay_days_mean",
+    "access_delay_days_p90", "queue_wait_min_mean", "queue_wait_min_p90", "share_wait_le_20min", "own_site_share",
+    "agent_hours", "km_driven", "cost", "cost_per_served",
 )
 """The KPIs of the comparison table (overall scope)."""
 LABELS: dict[str, tuple[str, str]] = {key: (label, fmt) for key, label, fmt in ROWS} | {

@@ -8,6 +8,7 @@ docs/model.md with its source.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,11 +61,22 @@ class DemandConfig:
 
 
 @dataclass
+class ChoiceConfig:
+    """How citizens pick a session among the reachable sites' next ones (sim/choice.py, docs/choice.md)."""
+
+    walk_in: str = "nearest"  # walk-ins go to the nearest site (planning of mobile health units; "au plus près")
+    booker: str = "cost"  # booked demand can be steered: travel minutes + weight x days of delay
+    weight_min_per_day: float = 3.0  # assumption: the whole 20-min reach is worth about a week sooner (20/7)
+    logit_scale_min: float = 5.0  # rule logit: spread of the citizens' tastes, in minutes (assumption)
+
+
+@dataclass
 class CitizensConfig:
     """How citizens choose a session, arrive, book, wait and come back."""
 
     max_travel_min: float = 20.0  # travel-time promise: 95% of people < 20 min from a site
-    horizon_days: float = 28.0  # no reachable session within this many days: outcome no_session
+    horizon_days: float = 28.0  # counted from the need: no session within it, no_session; no free slot, no_slot
+    choice: ChoiceConfig = field(default_factory=ChoiceConfig)
     arrival_profile: str = "front_loaded"  # front_loaded | uniform (offset within the session)
     front_loaded_shape: float = 3.0  # offset = length x Beta(1, shape): 27% arrive in the first tenth
     appointment_share: float = 0.5  # the 2021 pilot worked "mostly by appointment" (assumption)
@@ -217,7 +229,9 @@ def to_config(cfg: Any) -> Config:
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> None:
-    if value != value or value < 0 or (value == 0 and not allow_zero):
+    if not math.isfinite(value):
+        raise InputError(name, f"must be a finite number, got {value}")
+    if value < 0 or (value == 0 and not allow_zero):
         raise InputError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value}")
 
 
@@ -307,6 +321,12 @@ def validate(cfg: Config) -> None:
     c = cfg.citizens
     _positive("citizens.max_travel_min", c.max_travel_min)
     _positive("citizens.horizon_days", c.horizon_days)
+    from sim.choice import RULES
+
+    for kind in ("walk_in", "booker"):
+        _choice(f"citizens.choice.{kind}", getattr(c.choice, kind), tuple(RULES))
+    _positive("citizens.choice.weight_min_per_day", c.choice.weight_min_per_day, allow_zero=True)
+    _positive("citizens.choice.logit_scale_min", c.choice.logit_scale_min)
     _choice("citizens.arrival_profile", c.arrival_profile, ("front_loaded", "uniform"))
     _positive("citizens.front_loaded_shape", c.front_loaded_shape)
     _share("citizens.appointment_share", c.appointment_share)

@@ -1,6 +1,6 @@
 """Replications of one configuration: independent random streams, optional parallelism, KPIs with CIs.
 
-Replication r of seed s always draws from the same streams (see `model.streams`), so the results do not
+Replication r of seed s always draws from the same streams (see `sim.streams`), so the results do not
 depend on how many replications run, in which order, or in how many processes.
 """
 

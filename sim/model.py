@@ -20,25 +20,15 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.citizens import arrival_offsets, book_appointments
+from sim.choice import appointment_slots, arrival_offsets, book, choose, make_rule
 from sim.demand import Needs, generate_needs, service_times
+from sim.rota import DAY_MIN
 from sim.scenario import Scenario
+from sim.streams import keyed_uniform, request_keys, streams
 
-OUTCOMES: tuple[str, ...] = ("served", "referred", "reneged", "turned_away", "gave_up", "no_session")
-SERVED, REFERRED, RENEGED, TURNED_AWAY, GAVE_UP, NO_SESSION = range(len(OUTCOMES))
-STREAMS: tuple[str, ...] = ("demand", "choice", "arrival", "service", "patience", "return")
-
-
-def streams(seed: int, replication: int) -> dict[str, np.random.Generator]:
-    """One independent generator per source of randomness, fixed by (seed, replication, source).
-
-    Two scenarios run with the same seed draw the same needs, service times and patience for the
-    same replication: common random numbers.
-    """
-    return {
-        name: np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(replication, k))))
-        for k, name in enumerate(STREAMS)
-    }
+OUTCOMES: tuple[str, ...] = ("served", "referred", "reneged", "turned_away", "gave_up", "no_session", "no_slot")
+SERVED, REFERRED, RENEGED, TURNED_AWAY, GAVE_UP, NO_SESSION, NO_SLOT = range(len(OUTCOMES))
+COME_BACK, ARRIVE = 0, 1  # purposes of a request's keyed draws on the `return` stream, per visit
 
 
 @dataclass(frozen=True)
@@ -51,25 +41,40 @@ class Plan:
     service_min: np.ndarray
     referred: np.ndarray  # bool: served but not resolved on the spot
     patience_min: np.ndarray  # inf: never leaves the queue
-    appointment: np.ndarray  # bool
-    session: np.ndarray  # first session, -1: none reachable
+    booker: np.ndarray  # bool: asks for an appointment
+    appointment: np.ndarray  # bool: holds a slot
+    session: np.ndarray  # first session, -1: none (no session within reach, or no free slot)
+    wanted: np.ndarray  # session chosen ignoring capacity (a booker with no slot wanted this one), -1: none
     arrival_min: np.ndarray  # arrival at that session's desk
+    choice_key: np.ndarray  # uint64 per request: its tastes for sites (rule logit), on the `choice` stream
+    return_key: np.ndarray  # uint64 per request: its decisions when turned away, on the `return` stream
+
+
+def _rules(scenario: Scenario):
+    """(walk-in rule, booker rule) of the scenario's citizens."""
+    ch = scenario.citizens.choice
+    return (make_rule(ch.walk_in, ch.weight_min_per_day, ch.logit_scale_min),
+            make_rule(ch.booker, ch.weight_min_per_day, ch.logit_scale_min))
 
 
 def draw_plan(scenario: Scenario, rng: dict[str, np.random.Generator]) -> Plan:
-    """Draw a replication's needs and every per-request decision, vectorised."""
+    """Draw a replication's needs and every per-request decision, vectorised.
+
+    Every draw is one per request in need order, on its own stream, so two rotas see the same citizens
+    making the same draws (common random numbers); only what the draws lead to differs.
+    """
     c = scenario.citizens
     if scenario.mmc is not None:
         m = scenario.mmc
         n = int(rng["demand"].poisson(m.arrival_rate_per_hour * m.hours))
         need = np.sort(rng["demand"].random(n)) * m.hours * 60.0
-        needs = Needs(time_min=need, commune=np.zeros(n, np.int32), operator=np.zeros(n, np.int8))
         service = rng["service"].exponential(60.0 / m.service_rate_per_hour, n)
-        referred = np.zeros(n, dtype=bool)
         theta = m.patience_rate_per_hour
         patience = rng["patience"].exponential(60.0 / theta, n) if theta > 0 else np.full(n, np.inf)
-        return Plan(need, needs.commune, needs.operator, service, referred, patience,
-                    np.zeros(n, dtype=bool), np.zeros(n, np.int32), need.copy())
+        no = np.zeros(n, dtype=bool)
+        zero = np.zeros(n, np.int32)
+        keys = np.zeros(n, np.uint64)
+        return Plan(need, zero, zero.astype(np.int8), service, no, patience, no, no, zero, zero, need.copy(), keys, keys)
 
     needs = generate_needs(scenario.rate_per_day, scenario.weekday_profile, scenario.demand_days, rng["demand"])
     n = len(needs)
@@ -77,23 +82,35 @@ def draw_plan(scenario: Scenario, rng: dict[str, np.random.Generator]) -> Plan:
                             scenario.service_distribution, rng["service"])
     referred = rng["service"].random(n) < scenario.referred_share
     patience = rng["patience"].exponential(c.patience_mean_min, n)
-    horizon = c.horizon_days * 1440.0
-    session = scenario.finder.next_session(needs.commune, needs.time_min, horizon)
-    appointment = (rng["choice"].random(n) < c.appointment_share) & (session >= 0)
-    rota = scenario.rota
+    booker = rng["choice"].random(n) < c.appointment_share
+    choice_key = request_keys(rng["choice"], n)
+    return_key = request_keys(rng["return"], n)
     u = rng["arrival"].random(n)
-    ok = session >= 0
+    until = needs.time_min + c.horizon_days * DAY_MIN
+    walk_rule, book_rule = _rules(scenario)
+    index, rota = scenario.index, scenario.rota
+
+    session = np.full(n, -1, dtype=np.int32)
     arrival = np.full(n, np.nan)
-    start, length = rota.session_start[session[ok]], (rota.session_end - rota.session_start)[session[ok]]
-    arrival[ok] = start + arrival_offsets(u[ok], length, c.arrival_profile, c.front_loaded_shape)
-    if appointment.any():
-        booker = np.flatnonzero(appointment)
-        sess, slot = book_appointments(scenario.finder, rota, needs.commune[booker], needs.time_min[booker],
-                                       session[booker], c.slot_min, horizon)
-        session[booker] = sess
-        arrival[booker] = slot
-        appointment[booker[sess < 0]] = False
-    return Plan(needs.time_min, needs.commune, needs.operator, service, referred, patience, appointment, session, arrival)
+    walk = np.flatnonzero(~booker)
+    session[walk] = choose(index, walk_rule, needs.commune[walk], needs.time_min[walk], until[walk], choice_key[walk])
+    wanted = session.copy()
+    go = walk[session[walk] >= 0]
+    start, length = rota.session_start[session[go]], (rota.session_end - rota.session_start)[session[go]]
+    arrival[go] = start + arrival_offsets(u[go], length, c.arrival_profile, c.front_loaded_shape)
+    bk = np.flatnonzero(booker)
+    if len(bk):
+        first, times = appointment_slots(rota, c.slot_min)
+        sess, rank = book(index, book_rule, needs.commune[bk], needs.time_min[bk], until[bk], np.diff(first),
+                          choice_key[bk])
+        got = sess >= 0
+        session[bk[got]] = wanted[bk[got]] = sess[got]
+        arrival[bk[got]] = times[first[sess[got]] + rank[got]]
+        none = bk[~got]  # no free slot: which session would they have taken?
+        wanted[none] = choose(index, book_rule, needs.commune[none], needs.time_min[none], until[none], choice_key[none])
+    appointment = booker & (session >= 0)
+    return Plan(needs.time_min, needs.commune, needs.operator, service, referred, patience, booker, appointment,
+                session, wanted, arrival, choice_key, return_key)
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,7 @@ class ReplicationLog:
     outcome: np.ndarray  # int8 index into OUTCOMES
     visits: np.ndarray  # int16, desk visits (turned away and back counts 2)
     turned_away_visits: np.ndarray  # int16, visits that ended turned away at closing
+    earlier_wait_min: np.ndarray  # queue wait of the visits before the last (turned away, then back)
     opened_min: np.ndarray  # per rota row: when the agent opened the desk
     left_min: np.ndarray  # per rota row: when the agent left (after the last citizen)
     serving_min: np.ndarray  # per rota row: minutes spent serving
@@ -134,12 +152,19 @@ def _compact(values: np.ndarray, code: str) -> array:
     return out
 
 
-def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) -> ReplicationLog:
+def first_outcome(plan: Plan) -> np.ndarray:
+    """Outcome of requests that never reach a desk: no_slot for a booker who found every session full,
+    no_session when no session within reach falls in the horizon (the desk overwrites the others)."""
+    return np.where(plan.booker & (plan.session < 0) & (plan.wanted >= 0), NO_SLOT, NO_SESSION).astype(np.int8)
+
+
+def simulate(scenario: Scenario, plan: Plan) -> ReplicationLog:
     """Play one replication's plan through the agents' rota and the desks; return its columns."""
     rota = scenario.rota
     env = simpy.Environment()
     n = len(plan.need_min)
     c = scenario.citizens
+    walk_rule, _ = _rules(scenario)
 
     # Hot-path state, per request and per rota row, as Python arrays: element access is several times
     # cheaper than on numpy arrays, and unlike lists they hold raw values (8 bytes a float or an index,
@@ -153,9 +178,11 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
     nan = float("nan")
     start = array("d", [nan]) * n
     end = array("d", [nan]) * n
-    outcome = array("b", [NO_SESSION]) * n
+    outcome = _compact(first_outcome(plan), "b")
     visits = _compact(plan.session >= 0, "h")
     turned = array("h", [0]) * n
+    earlier_wait = array("d", [0.0]) * n
+    until = plan.need_min + c.horizon_days * DAY_MIN  # the horizon counts from the need, over every visit
 
     # A session's desk exists from its first arrival or opening until it closes: few are open at once.
     session_end = _compact(rota.session_end, "d")
@@ -215,27 +242,33 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
             come_back(np.array(away, dtype=np.int64), now)
 
     def come_back(away: np.ndarray, now: float) -> None:
+        # Each request's own numbers for this visit: the same whatever closes when (common random numbers).
+        visit = np.array([visits[i] for i in away.tolist()], dtype=np.int64)
         for i in away.tolist():
             turned[i] += 1
-        back = away[rng_return.random(len(away)) < c.p_return]
-        for i in np.setdiff1d(away, back).tolist():
+        back = keyed_uniform(plan.return_key[away], visit, COME_BACK) < c.p_return
+        for i in away[~back].tolist():
             outcome[i] = GAVE_UP
-        if not len(back):
+        away, visit = away[back], visit[back]
+        if not len(away):
             return
-        nxt = scenario.finder.next_session(plan.commune[back], np.full(len(back), now), c.horizon_days * 1440.0)
-        u = rng_return.random(len(back))
-        for i, s, ui in zip(back.tolist(), nxt.tolist(), u.tolist()):
-            if s < 0:
-                outcome[i] = TURNED_AWAY
-                continue
-            s0, s1 = float(rota.session_start[s]), float(rota.session_end[s])
-            t = s0 + float(arrival_offsets(np.array([ui]), np.array([s1 - s0]), c.arrival_profile, c.front_loaded_shape)[0])
+        nxt = choose(scenario.index, walk_rule, plan.commune[away], np.full(len(away), now), until[away],
+                     plan.choice_key[away])
+        ok = nxt >= 0
+        for i in away[~ok].tolist():
+            outcome[i] = TURNED_AWAY
+        away, nxt, visit = away[ok], nxt[ok], visit[ok]
+        s0 = rota.session_start[nxt]
+        t = s0 + arrival_offsets(keyed_uniform(plan.return_key[away], visit, ARRIVE), rota.session_end[nxt] - s0,
+                                 c.arrival_profile, c.front_loaded_shape)
+        for i, s, ti in zip(away.tolist(), nxt.tolist(), t.tolist()):
+            earlier_wait[i] += now - arrival[i]
             session[i] = s
-            arrival[i] = t
-            deadline[i] = t + float(plan.patience_min[i])
+            arrival[i] = ti
+            deadline[i] = ti + float(plan.patience_min[i])
             appt[i] = False  # comes back as a walk-in
             visits[i] += 1
-            env.timeout(t - now).callbacks.append(lambda _e, i=i: arrive(i))
+            env.timeout(ti - now).callbacks.append(lambda _e, i=i: arrive(i))
 
     def closer(order: array):
         for s in order:
@@ -261,12 +294,13 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
     drive_before = _compact(scenario.drive_before_min, "d")
     drive_after = _compact(scenario.drive_after_min, "d")
     row_session = _compact(rota.row_session, "i")
-    session_start = _compact(rota.session_start, "d")
+    row_start = _compact(rota.row_start, "d")
+    row_end = _compact(rota.row_end, "d")
 
     def agent(rows: array):
         for r in rows:
             s = row_session[r]
-            depart = session_start[s] - drive_before[r]
+            depart = row_start[r] - drive_before[r]
             if depart > env.now:
                 yield env.timeout(depart - env.now)
             if drive_before[r] > 0:
@@ -274,13 +308,14 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
             opened[r] = env.now
             busy = 0.0
             desk = desk_of(s)
-            while not desk.closed:
+            mine = row_end[r]  # this agent leaves then (after the citizen in service); the desk may stay open
+            while not desk.closed and env.now < mine:
                 i = next_citizen(desk, env.now)
                 if i < 0:
                     if desk.wakeup is None or desk.wakeup.triggered:
                         desk.wakeup = env.event()
                     desk.idle += 1
-                    yield desk.wakeup
+                    yield desk.wakeup if mine >= desk.end else desk.wakeup | env.timeout(mine - env.now)
                     desk.idle -= 1
                     continue
                 start[i] = env.now
@@ -319,6 +354,7 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
         outcome=column(outcome, dtype=np.int8),
         visits=column(visits, dtype=np.int16),
         turned_away_visits=column(turned, dtype=np.int16),
+        earlier_wait_min=column(earlier_wait, dtype=float),
         opened_min=column(opened, dtype=float),
         left_min=column(left, dtype=float),
         serving_min=column(serving, dtype=float),
@@ -327,5 +363,4 @@ def simulate(scenario: Scenario, plan: Plan, rng_return: np.random.Generator) ->
 
 def run_replication(scenario: Scenario, seed: int, replication: int) -> ReplicationLog:
     """Draw and simulate one replication with its own random streams."""
-    rng = streams(seed, replication)
-    return simulate(scenario, draw_plan(scenario, rng), rng["return"])
+    return simulate(scenario, draw_plan(scenario, streams(seed, replication)))

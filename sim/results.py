@@ -3,45 +3,58 @@
 Waiting has two parts: the access delay (days from the need to the desk visit) and the queue wait
 (minutes at the desk). Queue-wait statistics cover requests seen at the desk (served or referred);
 `share_wait_le_20min` is the share of citizens reaching a desk who were seen within 20 minutes, so that
-those who left the queue or were turned away count as not seen in time.
+those who left the queue or were turned away count as not seen in time; `share_needs_met_within_7d` is the
+share of ALL needs seen at a desk within 7 days, so that needs which never reach a desk count against it.
+
+Every key of a scope (each site, commune, operator and week) has a row in every replication: a count is 0
+where nothing happened, a ratio is missing where it is undefined (no request to average over), so that means
+over replications count the zeros and `n` says over how many replications a ratio was defined. Counts of
+the sites (with the key `none` for requests that never had a site) and of the communes add up to the total.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pandas.api.typing import SeriesGroupBy
 from scipy import stats
 
 from sim.config import OPERATORS
-from sim.model import GAVE_UP, NO_SESSION, OUTCOMES, REFERRED, RENEGED, SERVED, TURNED_AWAY, ReplicationLog
+from sim.model import GAVE_UP, NO_SESSION, NO_SLOT, OUTCOMES, REFERRED, RENEGED, SERVED, TURNED_AWAY, ReplicationLog
 from sim.rota import DAY_MIN
 from sim.scenario import Scenario
 
 WAIT_TARGET_MIN = 20.0
+NEED_MET_DAYS = 7.0  # share_needs_met_within_7d: seen at a desk within this many days of the need
+NO_SITE = "none"  # site key of requests that never had a site (no session within reach)
 SCOPES: tuple[str, ...] = ("overall", "site", "commune", "operator", "week")
 HEADLINE: tuple[str, ...] = (
-    "requests", "served", "referred", "turned_away", "reneged", "gave_up", "no_session", "turned_away_visits",
+    "requests", "served", "referred", "turned_away", "reneged", "gave_up", "no_session", "no_slot",
+    "turned_away_visits", "share_needs_met_within_7d",
     "queue_wait_min_mean", "queue_wait_min_p50", "queue_wait_min_p90", "queue_wait_min_p95",
+    "queue_wait_total_min_mean",
     "access_delay_days_mean", "access_delay_days_p50", "access_delay_days_p90", "access_delay_days_p95",
-    "share_wait_le_20min", "agent_utilisation", "agent_driving_share", "agent_idle_share", "km_driven",
-    "agent_hours", "driving_hours", "late_openings", "cost", "cost_per_served", "seen_per_week",
+    "share_wait_le_20min", "own_site_share", "agent_utilisation", "agent_driving_share", "agent_idle_share",
+    "km_driven", "agent_hours", "driving_hours", "late_openings", "cost", "cost_per_served", "seen_per_week",
 )
 MMC_EXTRA: tuple[str, ...] = ("p_wait", "abandon_share", "queue_wait_all_min_mean")
 BOUNDED_BY_ONE: tuple[str, ...] = (
-    "share_wait_le_20min", "agent_utilisation", "agent_driving_share", "agent_idle_share", "p_wait", "abandon_share",
+    "share_wait_le_20min", "share_needs_met_within_7d", "own_site_share", "agent_utilisation",
+    "agent_driving_share", "agent_idle_share", "p_wait", "abandon_share",
 )
+QUANTILES: tuple[int, ...] = (50, 90, 95)
 
 
 def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> pd.DataFrame:
-    """One row per request with its final outcome, access delay and queue wait."""
+    """One row per request with its final outcome, access delay and queue wait (last visit and all visits)."""
     p = log.plan
     t = scenario.territory
     outcome = log.outcome
-    reached = outcome != NO_SESSION
+    reached = (outcome != NO_SESSION) & (outcome != NO_SLOT)
     seen = (outcome == SERVED) | (outcome == REFERRED)
     session = log.session
-    site = np.where(session >= 0, scenario.rota.session_site[np.maximum(session, 0)], -1)
+    # the site of the last visit; a booker who found no free slot is counted at the site they asked for
+    where = np.where(session >= 0, session, p.wanted)
+    site = np.where(where >= 0, scenario.rota.session_site[np.maximum(where, 0)], -1)
     close = scenario.rota.session_end[np.maximum(session, 0)]
     wait = np.full(len(outcome), np.nan)
     wait[seen] = log.service_start_min[seen] - log.arrival_min[seen]
@@ -50,15 +63,15 @@ def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
     away = (outcome == TURNED_AWAY) | (outcome == GAVE_UP)
     wait[away] = close[away] - log.arrival_min[away]
     access = np.where(reached, (log.arrival_min - p.need_min) / DAY_MIN, np.nan)
-    site_ids = np.append(t.site_id, "")
     return pd.DataFrame({
         "replication": np.full(len(outcome), replication, dtype=np.int16),
         "request": np.arange(len(outcome), dtype=np.int32),
         "commune": pd.Categorical.from_codes(p.commune, categories=list(t.commune_insee)),
         "operator": pd.Categorical.from_codes(p.operator.astype(np.int16), categories=list(OPERATORS) if scenario.mmc is None else ["mmc"]),
-        "site": pd.Categorical.from_codes(np.where(site >= 0, site, -1), categories=list(site_ids[:-1])),
+        "site": pd.Categorical.from_codes(site, categories=list(t.site_id)),
         "session": session,
         "week": (p.need_min // (7 * DAY_MIN)).astype(np.int16) + 1,
+        "booker": p.booker,
         "appointment": p.appointment,
         "need_min": p.need_min,
         "arrival_min": np.where(reached, log.arrival_min, np.nan),
@@ -69,6 +82,7 @@ def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
         "turned_away_visits": log.turned_away_visits,
         "access_delay_days": access,
         "queue_wait_min": wait,
+        "queue_wait_total_min": wait + log.earlier_wait_min,
     })
 
 
@@ -82,9 +96,9 @@ def session_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
         "agent": pd.Categorical.from_codes(rota.row_agent, categories=list(rota.agent_names)),
         "session": sess,
         "site": pd.Categorical.from_codes(rota.session_site[sess], categories=list(t.site_id)),
-        "day": (rota.session_start[sess] // DAY_MIN).astype(np.int32),
-        "start_min": rota.session_start[sess],
-        "end_min": rota.session_end[sess],
+        "day": (rota.row_start // DAY_MIN).astype(np.int32),
+        "start_min": rota.row_start,
+        "end_min": rota.row_end,
         "drive_before_min": scenario.drive_before_min,
         "km_before": scenario.km_before,
         "opened_min": log.opened_min,
@@ -95,72 +109,136 @@ def session_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
     })
 
 
-def _request_metrics(df: pd.DataFrame, key: str | None) -> pd.DataFrame:
-    """Counts by outcome and wait statistics, one row per value of `key` (or one row overall)."""
-    if key:
-        keys = df[key]
-    else:  # one category rather than a string per row, which pandas would have to factorize
-        keys = pd.Series(pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), categories=["all"]), index=df.index)
-    code = df["outcome"].cat.codes.to_numpy()
-    outcome = pd.Series(code, index=df.index)
-    counts = outcome.groupby([keys, outcome], observed=True).size().unstack(fill_value=0)
-    counts = counts.reindex(columns=range(len(OUTCOMES)), fill_value=0)
-    counts.columns = list(OUTCOMES)
-    out = counts.astype(float)
-    out.insert(0, "requests", counts.sum(axis=1).astype(float))
-    out["turned_away_visits"] = df.groupby(keys, observed=True)["turned_away_visits"].sum().astype(float)
-    seen = (code == SERVED) | (code == REFERRED)
-    reached = code != NO_SESSION
-    _mean_and_quantiles(out, "queue_wait_min", df.loc[seen, "queue_wait_min"].groupby(keys[seen], observed=True))
-    on_time = pd.Series(seen & (df["queue_wait_min"].to_numpy() <= WAIT_TARGET_MIN), index=df.index)
-    out["share_wait_le_20min"] = on_time[reached].groupby(keys[reached], observed=True).mean()
-    _mean_and_quantiles(out, "access_delay_days",
-                        df.loc[reached, "access_delay_days"].groupby(keys[reached], observed=True))
-    out.index = out.index.astype(str)
+def _by_key(code: np.ndarray, n_keys: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Sum of `weights` (or count) per key code."""
+    return np.bincount(code, weights=weights, minlength=n_keys)[:n_keys].astype(float)
+
+
+def _mean_by_key(code: np.ndarray, values: np.ndarray, n_keys: int) -> np.ndarray:
+    """Mean of `values` per key; NaN for a key with none."""
+    count = _by_key(code, n_keys)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, _by_key(code, n_keys, values) / count, np.nan)
+
+
+def _quantiles_by_key(code: np.ndarray, values: np.ndarray, n_keys: int) -> dict[int, np.ndarray]:
+    """The QUANTILES of `values` per key by one grouped sort (linear interpolation, as numpy's default)."""
+    order = np.lexsort((values, code))
+    v, c = values[order], code[order]
+    count = np.bincount(c, minlength=n_keys)[:n_keys]
+    first = np.cumsum(count) - count
+    out = {}
+    for q in QUANTILES:
+        res = np.full(n_keys, np.nan)
+        has = count > 0
+        pos = (count[has] - 1) * (q / 100.0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, count[has] - 1)
+        a, b = v[first[has] + lo], v[first[has] + hi]
+        res[has] = a + (b - a) * (pos - lo)
+        out[q] = res
     return out
 
 
-def _mean_and_quantiles(out: pd.DataFrame, name: str, groups: SeriesGroupBy) -> None:
-    """Add columns <name>_mean, _p50, _p90 and _p95 to `out`; the groups' sorted copies go when this returns."""
-    out[f"{name}_mean"] = groups.mean()
-    levels = [q / 100 for q in (50, 90, 95)]
-    quantiles = groups.quantile(levels)  # one sort of each group for the three
-    for q, level in zip((50, 90, 95), levels):
-        out[f"{name}_p{q}"] = quantiles.xs(level, level=-1) if len(quantiles) else quantiles
+def _stats(out: dict[str, np.ndarray], name: str, code: np.ndarray, values: np.ndarray, n_keys: int) -> None:
+    """Columns <name>_mean, _p50, _p90 and _p95 per key into `out`."""
+    out[f"{name}_mean"] = _mean_by_key(code, values, n_keys)
+    for q, col in _quantiles_by_key(code, values, n_keys).items():
+        out[f"{name}_p{q}"] = col
+
+
+def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
+
+
+def _request_metrics(scenario: Scenario, df: pd.DataFrame, code: np.ndarray, keys: list[str]) -> pd.DataFrame:
+    """Counts by outcome and wait statistics, one row per key in `keys` (`code`: each request's key)."""
+    k = len(keys)
+    outcome = df["outcome"].cat.codes.to_numpy().astype(np.int64)
+    counts = np.bincount(code * len(OUTCOMES) + outcome, minlength=k * len(OUTCOMES)).reshape(k, len(OUTCOMES))
+    out: dict[str, np.ndarray] = {"requests": counts.sum(axis=1).astype(float)}
+    for j, name in enumerate(OUTCOMES):
+        out[name] = counts[:, j].astype(float)
+    out["turned_away_visits"] = _by_key(code, k, df["turned_away_visits"].to_numpy().astype(float))
+    seen = (outcome == SERVED) | (outcome == REFERRED)
+    reached = (outcome != NO_SESSION) & (outcome != NO_SLOT)
+    start = df["service_start_min"].to_numpy()
+    need = df["need_min"].to_numpy()
+    wait = df["queue_wait_min"].to_numpy()
+    met = seen & (start - need <= NEED_MET_DAYS * DAY_MIN)
+    out["share_needs_met_within_7d"] = _share(_by_key(code, k, met.astype(float)), out["requests"])
+    _stats(out, "queue_wait_min", code[seen], wait[seen], k)
+    out["queue_wait_total_min_mean"] = _mean_by_key(code[seen], df["queue_wait_total_min"].to_numpy()[seen], k)
+    on_time = (seen & (wait <= WAIT_TARGET_MIN))[reached]
+    out["share_wait_le_20min"] = _mean_by_key(code[reached], on_time.astype(float), k)
+    _stats(out, "access_delay_days", code[reached], df["access_delay_days"].to_numpy()[reached], k)
+    # seen at a desk within the analysed weeks: what the agents' cost over the same weeks pays for
+    in_window = seen & (start < scenario.demand_days * DAY_MIN)
+    out["seen_in_window"] = _by_key(code, k, in_window.astype(float))
+    return pd.DataFrame(out, index=pd.Index(keys, name="key"))
+
+
+def _own_site_share(scenario: Scenario, df: pd.DataFrame, code: np.ndarray, k: int) -> np.ndarray:
+    """Per key, the share of desk visits by residents of communes hosting a site made at a site of their own commune."""
+    t = scenario.territory
+    commune = df["commune"].cat.codes.to_numpy()
+    site = df["site"].cat.codes.to_numpy()
+    outcome = df["outcome"].cat.codes.to_numpy()
+    hosts = np.zeros(t.n_communes, dtype=bool)
+    hosts[t.site_commune] = True
+    visit = (outcome != NO_SESSION) & (outcome != NO_SLOT) & hosts[commune]
+    own = visit & (t.site_commune[np.maximum(site, 0)] == commune)
+    return _share(_by_key(code[visit], k, own[visit].astype(float)), _by_key(code[visit], k))
+
+
+def _scope_codes(scenario: Scenario, df: pd.DataFrame, scope: str) -> tuple[np.ndarray, list[str]]:
+    """Each request's key code at `scope`, and every key of the scope (including those with no request)."""
+    t = scenario.territory
+    if scope == "overall":
+        return np.zeros(len(df), dtype=np.int64), ["all"]
+    if scope == "site":
+        code = df["site"].cat.codes.to_numpy().astype(np.int64)
+        return np.where(code >= 0, code, t.n_sites), [*t.site_id.tolist(), NO_SITE]
+    if scope == "week":
+        weeks = max(int(round(scenario.demand_days / 7)), 1)
+        return np.clip(df["week"].to_numpy().astype(np.int64) - 1, 0, weeks - 1), [str(w) for w in range(1, weeks + 1)]
+    column = df[scope]
+    return column.cat.codes.to_numpy().astype(np.int64), [str(c) for c in column.cat.categories]
 
 
 def _agent_metrics(scenario: Scenario, log: ReplicationLog, by: str | None) -> pd.DataFrame:
-    """Agent time (serving, idle in session, driving), km and cost over the analysed days."""
+    """Agent time (serving, idle in session, driving), km and cost over the analysed days, every key included."""
     rota = scenario.rota
-    start = rota.session_start[rota.row_session]
+    start = rota.row_start
     keep = start < scenario.analysis_days * DAY_MIN
     opened = log.opened_min
-    end = rota.session_end[rota.row_session]
+    end = rota.row_end
     present = np.where(opened < end, np.maximum(log.left_min, end) - opened, 0.0)  # never opened: 0
-    frame = pd.DataFrame({
-        "serving": log.serving_min,
-        "present": present,
-        "driving": scenario.drive_before_min + scenario.drive_after_min,
-        "km": scenario.km_before + scenario.km_after,
-        "late": (opened > start + 1e-9).astype(float),
-    })[keep]
     if by == "site":
-        keys = pd.Series(scenario.territory.site_id[rota.session_site[rota.row_session]][keep], index=frame.index)
+        code, keys = rota.session_site[rota.row_session], list(scenario.territory.site_id)
     elif by == "agent":
-        keys = pd.Series(np.array(rota.agent_names)[rota.row_agent][keep], index=frame.index)
+        code, keys = rota.row_agent, list(rota.agent_names)
     else:
-        keys = pd.Series("all", index=frame.index)
-    g = frame.groupby(keys).sum()
-    out = pd.DataFrame(index=g.index)
-    work = g["present"] + g["driving"]
+        code, keys = np.zeros(len(start), dtype=np.int64), ["all"]
+    code, k = code[keep], len(keys)
+
+    def total(x: np.ndarray) -> np.ndarray:
+        return _by_key(code, k, x[keep].astype(float))
+
+    serving, present_t = total(log.serving_min), total(present)
+    driving = total(scenario.drive_before_min + scenario.drive_after_min)
+    km = total(scenario.km_before + scenario.km_after)
+    work = present_t + driving
+    out = pd.DataFrame(index=pd.Index(keys, name="key"))
     out["agent_hours"] = work / 60.0
-    out["driving_hours"] = g["driving"] / 60.0
-    out["agent_utilisation"] = g["serving"] / g["present"].where(g["present"] > 0)
+    out["driving_hours"] = driving / 60.0
+    out["agent_utilisation"] = _share(serving, present_t)
     out["agent_idle_share"] = 1.0 - out["agent_utilisation"]
-    out["agent_driving_share"] = g["driving"] / work.where(work > 0)
-    out["km_driven"] = g["km"]
-    out["late_openings"] = g["late"]
-    out["cost"] = work / 60.0 * scenario.cost_per_agent_hour + g["km"] * scenario.cost_per_km
+    out["agent_driving_share"] = _share(driving, work)
+    out["km_driven"] = km
+    out["late_openings"] = total((opened > start + 1e-9).astype(float))
+    out["cost"] = work / 60.0 * scenario.cost_per_agent_hour + km * scenario.cost_per_km
     return out
 
 
@@ -171,15 +249,17 @@ def replication_kpis(scenario: Scenario, log: ReplicationLog, requests: pd.DataF
     parts = []
     weeks = scenario.demand_days / 7.0
     for scope in SCOPES:
-        m = _request_metrics(requests, None if scope == "overall" else scope)
+        code, keys = _scope_codes(scenario, requests, scope)
+        m = _request_metrics(scenario, requests, code, keys)
+        if scope in ("overall", "commune"):
+            m["own_site_share"] = _own_site_share(scenario, requests, code, len(keys))
         if scope in ("overall", "site"):
             agents = _agent_metrics(scenario, log, None if scope == "overall" else "site")
-            m = m.join(agents, how="outer")
-            seen = m["served"].fillna(0) + m["referred"].fillna(0)
-            m["cost_per_served"] = m["cost"] / seen.where(seen > 0)
+            m = m.join(agents, how="left")
+            m["cost_per_served"] = _share(m["cost"].to_numpy(), m["seen_in_window"].to_numpy())
         if scope == "overall":
-            m["seen_per_week"] = (m["served"] + m["referred"]) / weeks
-        parts.append(_tidy(m, scope))
+            m["seen_per_week"] = m["seen_in_window"] / weeks
+        parts.append(_tidy(m.drop(columns="seen_in_window"), scope))
     parts.append(_tidy(_agent_metrics(scenario, log, "agent"), "agent"))
     return pd.concat(parts, ignore_index=True)
 
@@ -187,7 +267,7 @@ def replication_kpis(scenario: Scenario, log: ReplicationLog, requests: pd.DataF
 def _mmc_kpis(scenario: Scenario, log: ReplicationLog, requests: pd.DataFrame) -> pd.DataFrame:
     """Queueing-theory scenario: KPIs over requests arriving after the warm-up."""
     df = requests[requests["need_min"].to_numpy() >= scenario.warmup_min]
-    m = _request_metrics(df, None)
+    m = _request_metrics(scenario, df, np.zeros(len(df), dtype=np.int64), ["all"]).drop(columns="seen_in_window")
     wait = df["queue_wait_min"].to_numpy()
     m["p_wait"] = float(np.mean(wait > 0)) if len(df) else np.nan
     m["abandon_share"] = float(np.mean(df["outcome"].cat.codes.to_numpy() == RENEGED)) if len(df) else np.nan

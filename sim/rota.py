@@ -1,7 +1,9 @@
 """Who holds which session where and when: built from staffing x frequency, or read from a rota file.
 
-A rota is a list of (agent, session) rows; a session is one opening of one site's desk (site, start, end)
-that one or more agents staff. Times are minutes from Monday 00:00 of the first simulated week.
+A rota is a list of rows (agent, site, start, end). A session is one opening of one site's desk: the rows
+at one site whose hours overlap or touch make one session, from the first start to the last end, so that
+agents at the same site at the same time pull from one queue. Times are minutes from Monday 00:00 of the
+first simulated week.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Rota:
     session_end: np.ndarray  # float64 minutes
     row_agent: np.ndarray  # int32, one row per (agent, session), sorted by agent then start
     row_session: np.ndarray  # int32
+    row_start: np.ndarray  # float64 minutes: when this agent's part of the session starts
+    row_end: np.ndarray  # float64 minutes: when this agent leaves (after the citizen in service)
 
     @property
     def n_sessions(self) -> int:
@@ -45,7 +49,7 @@ class Rota:
 
     def row_day(self) -> np.ndarray:
         """Day index of each row."""
-        return (self.session_start[self.row_session] // DAY_MIN).astype(np.int64)
+        return (self.row_start // DAY_MIN).astype(np.int64)
 
     def day_bounds(self) -> np.ndarray:
         """Where each agent's working day begins in the rows, plus the number of rows: day g is rows b[g]:b[g+1]."""
@@ -64,19 +68,37 @@ def _hhmm(minutes: float) -> str:
 
 
 def _from_rows(names: tuple[str, ...], agent: np.ndarray, site: np.ndarray, start: np.ndarray, end: np.ndarray) -> Rota:
-    """Group (agent, site, start, end) rows into sessions; sessions sorted by start then site."""
-    keys = pd.DataFrame({"site": site, "start": start, "end": end})
-    uniq = keys.drop_duplicates().sort_values(["start", "site", "end"], kind="stable").reset_index(drop=True)
-    uniq["session"] = np.arange(len(uniq), dtype=np.int32)
-    row_session = keys.merge(uniq, on=["site", "start", "end"], how="left")["session"].to_numpy(np.int32)
-    order = np.lexsort((row_session, start, agent))
+    """Group (agent, site, start, end) rows into sessions: rows at one site whose hours overlap or touch share
+    one desk, open from the first start to the last end. Sessions sorted by start then site."""
+    agent = np.asarray(agent, dtype=np.int32)
+    site = np.asarray(site, dtype=np.int32)
+    start = np.asarray(start, dtype=float)
+    end = np.asarray(end, dtype=float)
+    by_site = np.lexsort((end, start, site))
+    s, t0, t1 = site[by_site], start[by_site], end[by_site]
+    # running latest end within each site: a row starting after it opens a new desk
+    reach = pd.Series(t1).groupby(s).cummax().to_numpy()
+    new = np.ones(len(s), dtype=bool)
+    new[1:] = (s[1:] != s[:-1]) | (t0[1:] > reach[:-1])
+    desk = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    desk_site, desk_start = s[first], t0[first]
+    desk_end = np.maximum.reduceat(t1, first) if len(first) else np.zeros(0)
+    order = np.lexsort((desk_end, desk_site, desk_start))  # sessions by start, then site
+    renumber = np.empty(len(order), dtype=np.int32)
+    renumber[order] = np.arange(len(order), dtype=np.int32)
+    row_session = np.empty(len(s), dtype=np.int32)
+    row_session[by_site] = renumber[desk]
+    rows = np.lexsort((row_session, start, agent))
     return Rota(
         agent_names=names,
-        session_site=uniq["site"].to_numpy(np.int32),
-        session_start=uniq["start"].to_numpy(float),
-        session_end=uniq["end"].to_numpy(float),
-        row_agent=np.asarray(agent, dtype=np.int32)[order],
-        row_session=row_session[order],
+        session_site=desk_site[order].astype(np.int32),
+        session_start=desk_start[order].astype(float),
+        session_end=desk_end[order].astype(float),
+        row_agent=agent[rows],
+        row_session=row_session[rows],
+        row_start=start[rows],
+        row_end=end[rows],
     )
 
 
@@ -99,41 +121,55 @@ def day_plan(rota: Rota, travel: TravelTimes) -> tuple[np.ndarray, np.ndarray, n
 
 
 def check_rota(rota: Rota, travel: TravelTimes, workday_max_min: float, territory: Territory) -> None:
-    """Refuse a rota that needs an agent in two places at once or more than the working day."""
-    start = rota.session_start[rota.row_session]
-    end = rota.session_end[rota.row_session]
+    """Refuse a rota that needs an agent in two places at once, leaves no time for a drive, or exceeds the day.
+
+    Between two consecutive sessions of an agent there must be the drive from one site to the other (from
+    the last site back to base and out to the first site when they fall on different days).
+    """
+    start, end = rota.row_start, rota.row_end
     if not len(start):
         return
     sites = rota.session_site[rota.row_session]
     before_min, _, after_min, _ = day_plan(rota, travel)
     bounds = rota.day_bounds()
     lo, hi = bounds[:-1], bounds[1:]
-    clash = np.zeros(len(start), dtype=bool)  # a row starting before the agent's previous row that day ends
-    clash[1:] = start[1:] < end[:-1]
-    clash[lo] = False
+    same_agent = np.zeros(len(start), dtype=bool)  # row b follows row b - 1 of the same agent
+    same_agent[1:] = rota.row_agent[1:] == rota.row_agent[:-1]
+    first_of_day = np.zeros(len(start), dtype=bool)
+    first_of_day[lo] = True
+    gap = np.full(len(start), np.inf)
+    gap[1:] = start[1:] - end[:-1]
+    need = before_min + np.concatenate(([0.0], after_min[:-1]))  # drive from the previous site (via base)
+    clash = same_agent & ~first_of_day & (gap < 0)
+    short = same_agent & (gap < need - 1e-9)
     work = np.add.reduceat(end - start, lo) + np.add.reduceat(before_min, lo) + after_min[hi - 1]
     bad = np.flatnonzero(work > workday_max_min + 1e-9)
-    clashes = np.flatnonzero(clash)
-    if not len(bad) and not len(clashes):
+    faults = np.flatnonzero(clash | short)
+    if not len(bad) and not len(faults):
         return
-    # Report the first agent-day at fault in rota order, a clash before a long day, as a scan would.
-    first_clash_day = int(np.searchsorted(lo, clashes[0], side="right") - 1) if len(clashes) else len(lo)
-    g = min(first_clash_day, int(bad[0]) if len(bad) else len(lo))
+    # Report the first agent-day at fault in rota order, a row's fault before a long day, as a scan would.
+    fault_day = int(np.searchsorted(lo, faults[0], side="right") - 1) if len(faults) else len(lo)
+    g = min(fault_day, int(bad[0]) if len(bad) else len(lo))
     name = rota.agent_names[rota.row_agent[lo[g]]]
     day = int(rota.row_day()[lo[g]])
-    if g == first_clash_day:
-        b = int(clashes[0])
+    when = f"on day {day} ({WEEKDAYS[day % 7]})"
+    if g == fault_day:
+        b = int(faults[0])
         a = b - 1
+        here, there = territory.site_id[sites[a]], territory.site_id[sites[b]]
+        if clash[b]:
+            raise InputError("rota", f"agent {name} is needed at {here} and {there} at once {when} at {_hhmm(start[b])}")
+        via = " via the base" if first_of_day[b] else ""
         raise InputError(
             "rota",
-            f"agent {name} is needed at {territory.site_id[sites[a]]} and {territory.site_id[sites[b]]} at once "
-            f"on day {day} ({WEEKDAYS[day % 7]}) at {_hhmm(start[b])}",
+            f"agent {name} {when} has {gap[b]:.0f} min from {here} (ends {_hhmm(end[a])}) to {there} (starts "
+            f"{_hhmm(start[b])}) but the drive{via} takes {need[b]:.0f} min: {need[b] - gap[b]:.0f} min missing",
         )
     rows = np.arange(lo[g], hi[g])
     work_g = float((end[rows] - start[rows]).sum() + before_min[rows].sum() + after_min[rows[-1]])
     raise InputError(
         "staffing.workday_max_h",
-        f"agent {name} on day {day} ({WEEKDAYS[day % 7]}) needs {work_g / 60:.2f} h of sessions and driving, "
+        f"agent {name} {when} needs {work_g / 60:.2f} h of sessions and driving, "
         f"more than the {workday_max_min / 60:g} h working day by {(work_g - workday_max_min) / 60:.2f} h",
     )
 

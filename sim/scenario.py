@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.citizens import SessionFinder
+from sim.choice import SessionIndex
 from sim.config import OPERATORS, CitizensConfig, Config, MMCConfig, repo_root
 from sim.delivery import deliver, shared_vehicle
 from sim.demand import daily_rate
@@ -37,7 +37,7 @@ class Scenario:
     travel: TravelTimes
     rota: Rota
     reach: Reach
-    finder: SessionFinder
+    index: SessionIndex  # the sessions, sorted for citizens' choices
     drive_before_min: np.ndarray  # per rota row
     km_before: np.ndarray
     drive_after_min: np.ndarray
@@ -85,12 +85,13 @@ def _mmc_scenario(cfg: Config) -> Scenario:
         agent_names=tuple(f"agent{a + 1}" for a in range(m.servers)),
         session_site=np.zeros(1, np.int32), session_start=np.zeros(1), session_end=np.full(1, np.inf),
         row_agent=np.arange(m.servers, dtype=np.int32), row_session=np.zeros(m.servers, np.int32),
+        row_start=np.zeros(m.servers), row_end=np.full(m.servers, np.inf),
     )
     rch = Reach(sites=np.zeros((1, 1), np.int32), travel_min=np.zeros((1, 1)))
     zeros = np.zeros(m.servers)
     return Scenario(
         name="mmc", territory=territory, travel=TravelTimes(np.zeros((2, 2)), np.zeros((2, 2))), rota=rota,
-        reach=rch, finder=SessionFinder.build(rota, rch), drive_before_min=zeros, km_before=zeros,
+        reach=rch, index=SessionIndex.build(rota, rch), drive_before_min=zeros, km_before=zeros,
         drive_after_min=zeros, km_after=zeros, rate_per_day=np.zeros((1, 1)), weekday_profile=np.ones(7),
         demand_days=0, analysis_days=0, service_median_min=np.ones(1), service_sigma=0.0,
         service_distribution="exponential", referred_share=0.0, citizens=cfg.citizens,
@@ -126,7 +127,7 @@ def build_scenario(cfg: Config) -> Scenario:
         raise InputError("rota", "has no sessions")
     return Scenario(
         name=cfg.scenario.name, territory=territory, travel=travel, rota=rota, reach=rch,
-        finder=SessionFinder.build(rota, rch), drive_before_min=before_min, km_before=before_km,
+        index=SessionIndex.build(rota, rch), drive_before_min=before_min, km_before=before_km,
         drive_after_min=after_min, km_after=after_km,
         rate_per_day=daily_rate(territory.population, cfg.demand.rate_per_1000_per_day, cfg.demand.uptake, share),
         weekday_profile=np.array(cfg.demand.weekday_profile, dtype=float), demand_days=weeks * 7,

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.citizens import SessionFinder
+from sim.choice import SessionIndex
 from sim.cli import load_config
 from sim.model import Plan
-from sim.rota import Rota
+from sim.rota import _from_rows
 from sim.scenario import Scenario, build_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,20 +23,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def one_desk(sessions: list[tuple[float, float]], agents: int = 1, **citizens) -> Scenario:
     """One commune, one site, the given sessions (start, end) each staffed by `agents` agents."""
+    n = len(sessions)
+    return desk_rows([(a, s, e) for a in range(agents) for s, e in sessions], agents, **citizens)
+
+
+def desk_rows(rows: list[tuple[int, float, float]], agents: int | None = None, **citizens) -> Scenario:
+    """One commune, one site, the given rota rows (agent, start, end) grouped into sessions as a rota file's."""
+    agents = agents or max(a for a, _, _ in rows) + 1
     cfg = load_config(["scenario=mmc", f"mmc.servers={agents}", "mmc.arrival_rate_per_hour=0.1"])
     base = build_scenario(cfg)
-    n = len(sessions)
-    rota = Rota(
-        agent_names=tuple(f"agent{a + 1}" for a in range(agents)),
-        session_site=np.zeros(n, np.int32),
-        session_start=np.array([s for s, _ in sessions], dtype=float),
-        session_end=np.array([e for _, e in sessions], dtype=float),
-        row_agent=np.repeat(np.arange(agents, dtype=np.int32), n),
-        row_session=np.tile(np.arange(n, dtype=np.int32), agents),
-    )
-    zeros = np.zeros(n * agents)
+    agent, start, end = (np.array(x) for x in zip(*rows))
+    rota = _from_rows(tuple(f"agent{a + 1}" for a in range(agents)), agent.astype(np.int32),
+                      np.zeros(len(rows), np.int32), start.astype(float), end.astype(float))
+    zeros = np.zeros(len(rows))
     return dataclasses.replace(
-        base, rota=rota, finder=SessionFinder.build(rota, base.reach), drive_before_min=zeros, km_before=zeros,
+        base, rota=rota, index=SessionIndex.build(rota, base.reach), drive_before_min=zeros, km_before=zeros,
         drive_after_min=zeros, km_after=zeros, citizens=dataclasses.replace(cfg.citizens, **citizens), mmc=None,
         warmup_min=0.0, demand_days=7,
         analysis_days=7,
@@ -44,16 +45,20 @@ def one_desk(sessions: list[tuple[float, float]], agents: int = 1, **citizens) -
 
 
 def plan(arrival: list[float], service: list[float], patience: list[float] | None = None,
-         session: list[int] | None = None, appointment: list[bool] | None = None) -> Plan:
-    """A hand-written plan: needs arise at their arrival time."""
+         session: list[int] | None = None, appointment: list[bool] | None = None,
+         need: list[float] | None = None) -> Plan:
+    """A hand-written plan: needs arise at their arrival time (or at `need`)."""
     n = len(arrival)
     a = np.array(arrival, dtype=float)
+    appt = np.array(appointment if appointment is not None else [False] * n)
+    keys = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    sess = np.array(session if session is not None else [0] * n, dtype=np.int32)
     return Plan(
-        need_min=a.copy(), commune=np.zeros(n, np.int32), operator=np.zeros(n, np.int8),
-        service_min=np.array(service, dtype=float), referred=np.zeros(n, dtype=bool),
+        need_min=np.array(need, dtype=float) if need is not None else a.copy(), commune=np.zeros(n, np.int32),
+        operator=np.zeros(n, np.int8), service_min=np.array(service, dtype=float), referred=np.zeros(n, dtype=bool),
         patience_min=np.array(patience if patience is not None else [np.inf] * n, dtype=float),
-        appointment=np.array(appointment if appointment is not None else [False] * n),
-        session=np.array(session if session is not None else [0] * n, dtype=np.int32), arrival_min=a,
+        booker=appt.copy(), appointment=appt, session=sess, wanted=sess.copy(), arrival_min=a,
+        choice_key=keys, return_key=keys ^ np.uint64(0xD1B54A32D192ED03),
     )
 
 

@@ -82,6 +82,16 @@ def test_rota_with_an_agent_in_two_places(tmp_path: Path, capsys, monkeypatch) -
     _assert_refused([f"scenario.rota_file={rota}"], tmp_path / "out", "rota: agent ana is needed at 59526-mairie and 59491-mairie at once", capsys, monkeypatch)
 
 
+def test_rota_without_time_to_drive_between_two_sessions(tmp_path: Path, capsys, monkeypatch) -> None:
+    rota = tmp_path / "rota.csv"
+    rota.write_text("agent,weekday,site_id,start,end\n"
+                    "ana,mon,59526-mairie,09:00,11:30\n"
+                    "ana,mon,59491-mairie,11:35,12:30\n")  # about 10 km apart: 12 min of driving
+    _assert_refused([f"scenario.rota_file={rota}"], tmp_path / "out",
+                    "rota: agent ana on day 0 (mon) has 5 min from 59526-mairie (ends 11:30) to 59491-mairie "
+                    "(starts 11:35) but the drive takes 12 min: 7 min missing", capsys, monkeypatch)
+
+
 def test_rota_naming_an_unknown_site(tmp_path: Path, capsys, monkeypatch) -> None:
     rota = tmp_path / "rota.yaml"
     rota.write_text("- {agent: ana, weekday: tue, site_id: nowhere, start: '09:00', end: '11:30'}\n")

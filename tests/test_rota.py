@@ -70,3 +70,24 @@ def test_shared_session_counts_its_agents(territory, tmp_path: Path, travel) -> 
     rota = load_rota_file(f, territory, weeks=1)
     assert rota.n_sessions == 1 and rota.session_agents.tolist() == [2]
     check_rota(rota, travel, 7 * 60, territory)
+
+
+def test_rota_check_leaves_the_drive_between_sessions_and_between_days(territory, travel) -> None:
+    from sim.rota import _from_rows
+
+    a, b = 0, 1
+    drive = travel.minutes[a, b]
+    base = territory.n_sites
+    ok = _from_rows(("ana",), np.zeros(2, np.int32), np.array([a, b], np.int32), np.array([540.0, 690.0 + drive]),
+                    np.array([690.0, 800.0 + drive]))
+    check_rota(ok, travel, 7 * 60.0, territory)  # exactly the drive between them: accepted
+    short = _from_rows(("ana",), np.zeros(2, np.int32), np.array([a, b], np.int32),
+                       np.array([540.0, 689.0 + drive]), np.array([690.0, 800.0]))
+    with pytest.raises(InputError, match=f"has {drive - 1:.0f} min from .* but the drive takes {drive:.0f} min"):
+        check_rota(short, travel, 7 * 60.0, territory)
+    # overnight: back to base after a session ending at 23:50, out again to a session at 00:05
+    night = travel.minutes[a, base] + travel.minutes[base, b]
+    overnight = _from_rows(("ana",), np.zeros(2, np.int32), np.array([a, b], np.int32),
+                           np.array([1300.0, DAY_MIN + 5.0]), np.array([DAY_MIN - 10.0, DAY_MIN + 60.0]))
+    with pytest.raises(InputError, match=f"the drive via the base takes {night:.0f} min"):
+        check_rota(overnight, travel, 7 * 60.0, territory)

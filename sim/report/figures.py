@@ -30,7 +30,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.ticker import PercentFormatter
 
 from sim.outputs import ROWS, write_atomic
-from sim.results import WAIT_TARGET_MIN
+from sim.results import NO_SITE, WAIT_TARGET_MIN
 from sim.rota import DAY_MIN, WEEKDAYS
 from sim.territory import Territory
 
@@ -40,13 +40,9 @@ ACCESS_TARGET_DAYS = 7.0
 ECDF_POINTS = 2000  # an ECDF is drawn through at most this many quantiles, whatever the number of requests
 OUTCOME_COLOURS = {
     "served": "#2a9d8f", "referred": "#8ab17d", "reneged": "#e9c46a",
-    "turned_away": "#f4a261", "gave_up": "#e76f51", "no_session": "#6d6875",
+    "turned_away": "#f4a261", "gave_up": "#e76f51", "no_session": "#6d6875", "no_slot": "#b5838d",
 }
-OUTCOME_LABELS = {
-    "served": "served (resolved)", "referred": "referred (not resolved on the spot)", "reneged": "left the queue",
-    "turned_away": "turned away, came back later", "gave_up": "turned away, did not come back",
-    "no_session": "no reachable session",
-}
+OUTCOME_LABELS = {key: label for key, label, _ in ROWS if key in OUTCOME_COLOURS}
 TARGET_COLOUR = "#c1121f"
 STYLE = {
     "font.family": "DejaVu Sans",
@@ -145,7 +141,7 @@ def wait_ecdf(requests: pd.DataFrame, summary: Mapping | None = None, wait_targe
     summary = summary or {}
     requests = requests[requests["need_min"].to_numpy() >= warmup_min]
     outcome = requests["outcome"].astype(str).to_numpy()
-    reached = outcome != "no_session"
+    reached = (outcome != "no_session") & (outcome != "no_slot")
     seen = (outcome == "served") | (outcome == "referred")
     wait = np.where(seen, requests["queue_wait_min"].to_numpy(float), np.inf)[reached]
     access = requests["access_delay_days"].to_numpy(float)[reached]
@@ -192,7 +188,7 @@ def _site_names(territory: Territory | None) -> dict[str, str]:
 @styled
 def site_bars(kpis: pd.DataFrame, territory: Territory | None = None) -> Figure:
     """Requests and 90th-percentile queue wait per site with 95% CIs, to see which desks are under strain."""
-    requests = _metric(kpis, "site", "requests").sort_values("mean")
+    requests = _metric(kpis, "site", "requests").drop(index=NO_SITE, errors="ignore").sort_values("mean")
     p90 = _metric(kpis, "site", "queue_wait_min_p90").reindex(requests.index)
     names = _site_names(territory)
     labels = [text(names.get(k, k)) for k in requests.index]

@@ -1,7 +1,7 @@
 """Invariants of any run, over randomly drawn configurations (hypothesis).
 
-Every request ends in exactly one outcome consistent with its columns; nobody is served outside an open
-session or before arriving; a desk never serves more citizens at once than it has agents; no agent is at
+Every request ends in exactly one outcome consistent with its columns; no visit starts beyond the horizon
+counted from the need; nobody is served outside an open session or before arriving; a desk never serves more citizens at once than it has agents; no agent is at
 two sites at once; each drive between consecutive sessions takes at least its travel time.
 """
 
@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import load_config
-from sim.model import NO_SESSION, OUTCOMES, REFERRED, SERVED, run_replication
+from sim.choice import RULES
+from sim.model import NO_SESSION, NO_SLOT, OUTCOMES, REFERRED, SERVED, run_replication
 from sim.scenario import build_scenario
 
 configs = st.fixed_dictionaries({
@@ -24,6 +25,9 @@ configs = st.fixed_dictionaries({
     "citizens.p_return": st.floats(0.0, 1.0),
     "citizens.max_travel_min": st.floats(5.0, 30.0),
     "citizens.horizon_days": st.floats(1.0, 21.0),
+    "citizens.choice.walk_in": st.sampled_from(sorted(RULES)),
+    "citizens.choice.booker": st.sampled_from(sorted(RULES)),
+    "citizens.choice.weight_min_per_day": st.sampled_from([0.0, 3.0, 30.0]),
     "experiment.weeks": st.integers(1, 3),
     "seed": st.integers(0, 10_000),
 })
@@ -50,8 +54,15 @@ def test_run_invariants(params: dict) -> None:
     assert out.shape == (n,) and ((out >= 0) & (out < len(OUTCOMES))).all()
     seen = (out == SERVED) | (out == REFERRED)
     assert np.isfinite(log.service_start_min[seen]).all() and np.isnan(log.service_start_min[~seen]).all()
-    assert ((log.session < 0) == (out == NO_SESSION)).all()
-    assert (log.visits[out == NO_SESSION] == 0).all() and (log.visits[out != NO_SESSION] >= 1).all()
+    never = (out == NO_SESSION) | (out == NO_SLOT)
+    assert ((log.session < 0) == never).all()
+    assert (log.visits[never] == 0).all() and (log.visits[~never] >= 1).all()
+    assert (log.plan.booker[out == NO_SLOT]).all() and (log.plan.wanted[out == NO_SLOT] >= 0).all()
+    assert (log.plan.wanted[out == NO_SESSION] < 0).all()
+    # the horizon counts from the need, over every visit
+    horizon = sc.citizens.horizon_days * 1440.0
+    went = log.session >= 0
+    assert (rota.session_start[log.session[went]] <= log.plan.need_min[went] + horizon + 1e-9).all()
 
     # nobody served before arriving, before the desk opened, or after closing
     s = log.session[seen]
