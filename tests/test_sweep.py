@@ -169,6 +169,8 @@ def grid() -> pd.DataFrame:
     table.insert(0, "run", [str(i) for i in range(len(rows))])
     table.insert(4, "error", None)
     table["access_delay_days_p90_ci_high"] = table["access_delay_days_p90"] + 0.5
+    table["share_needs_met_within_7d"] = [0.7, None, 0.7, 0.92, 0.9, 0.97]
+    table["share_needs_met_within_7d_ci_low"] = table["share_needs_met_within_7d"] - 0.01
     return table
 
 
@@ -185,6 +187,14 @@ def test_optimiser_picks_the_cheapest_run_meeting_every_target() -> None:
     assert list(cheap.pareto["run"]) == ["0", "2", "3", "4", "5"]
 
 
+def test_a_set_up_that_leaves_needs_unmet_cannot_pass() -> None:
+    # an understaffed run whose few citizens reaching a desk are seen quickly, while most needs go unmet
+    table = grid()
+    table.loc[0, ["share_wait_le_20min", "share_needs_met_within_7d"]] = [0.95, 0.3]
+    assert optimise(table, OptimiseConfig()).best["run"] == "3"
+    assert optimise(table, OptimiseConfig(targets={"share_wait_le_20min": ">= 0.9"})).best["run"] == "0"
+
+
 def test_pareto_front_drops_dominated_and_incomplete_runs() -> None:
     table = pd.DataFrame({"cost": [1.0, 2.0, 2.0, 3.0, None], "share": [0.5, 0.5, 0.8, 0.7, 0.99]})
     from sim.sweep import Target
@@ -198,7 +208,8 @@ def test_optimise_command_writes_pareto_and_says_unreachable_in_one_line(tmp_pat
     assert "staffing.agents=2 frequency.visits_per_site_per_week=1 (run 3)" in capsys.readouterr().out
     pareto = pd.read_csv(tmp_path / "pareto.csv")
     assert list(pareto.columns) == ["run", "staffing.agents", "frequency.visits_per_site_per_week", "cost_per_served",
-                                    "share_wait_le_20min", "access_delay_days_p90", "meets_targets", "optimal"]
+                                    "share_wait_le_20min", "access_delay_days_p90", "share_needs_met_within_7d",
+                                    "meets_targets", "optimal"]
     assert sweep_main(["optimise", str(tmp_path), "--target", "share_wait_le_20min>=0.99"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: optimise.targets: no run of 6 (5 complete) meets share_wait_le_20min >= 0.99; "
