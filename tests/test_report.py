@@ -60,6 +60,12 @@ def test_figures_and_report_are_written(small: Results, tmp_path: Path) -> None:
     assert page.count("data:image/png;base64,") == len(RUN_FIGURES)
     assert "seen within 20 min" in page and "Mairie de Saint-Amand-les-Eaux" in page
     assert "Cour des comptes 2024" in page and "rate_per_1000_per_day: 0.53" in page
+    assert "needs met within 7 days (of all needs)" in page and "booker found no free slot" in page
+    # the assumptions that drive reneging and the choice of a session are listed with what they do
+    for path in ("citizens.arrival_profile", "citizens.front_loaded_shape", "citizens.patience_mean_min",
+                 "citizens.choice.walk_in", "citizens.choice.booker", "citizens.choice.weight_min_per_day"):
+        assert f"<code>{path}</code>" in page, path
+    assert "strongest driver of leaving the queue" in page
     assert "<script" not in page.lower()
     assert not list(tmp_path.rglob(".*.tmp"))
 

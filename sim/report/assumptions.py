@@ -28,10 +28,31 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
     ("citizens.max_travel_min", "longest trip a citizen makes to a session (min)",
      "travel-time promise: 95% of people less than 20 min from a site (parliamentary answer)"),
     ("citizens.appointment_share", "share of requests booked as appointments",
-     "assumption; the 2021 pilot worked \"mostly by appointment\""),
-    ("citizens.patience_mean_min", "mean patience of walk-ins in the queue (min, exponential)", "assumption"),
+     "assumption; the 2021 pilot worked \"mostly by appointment\"; in the default run, none gives 28% of needs "
+     "leaving the queue and 35% met within 7 days, all gives 0.1% and 99%"),
+    ("citizens.choice.walk_in", "how a walk-in picks a session",
+     "walk-ins go to the nearest site (planning of mobile medical units, which separates walk-ins from booked "
+     "demand; mobile libraries and clinics serve the people around each stop); the pilots' \"au plus près de "
+     "chez eux\""),
+    ("citizens.choice.booker", "how a booker picks a session among those with a free slot",
+     "booked demand can be steered to a session and site (same literature); the use of services falls with "
+     "distance (distance decay): travel minutes plus a weight per day of delay"),
+    ("citizens.choice.weight_min_per_day", "travel minutes a booker gives to be seen a day sooner",
+     "assumption: the whole 20-minute reach for a week sooner (20 / 7); docs/choice.md shows the own-commune "
+     "share, the least-used site and the access delay from 0 to 60"),
+    ("citizens.arrival_profile", "when walk-ins arrive within a session",
+     "assumption: many arrive near the opening (brief); front-loaded is Beta(1, shape), 27% in the first tenth; "
+     "the strongest driver of leaving the queue: uniform arrivals bring it from 16% to 10.5% of needs in the "
+     "default run"),
+    ("citizens.front_loaded_shape", "how strongly arrivals crowd the opening (Beta(1, shape))",
+     "assumption; 1.5 gives 12% of needs leaving the queue, 3 gives 16%, 6 gives 19% in the default run"),
+    ("citizens.patience_mean_min", "mean patience of walk-ins in the queue (min, exponential)",
+     "assumption; 30 min gives 20% of needs leaving the queue, 60 gives 16%, 120 gives 11% in the default run"),
     ("citizens.p_return", "probability that a citizen turned away at closing comes to a later session",
      "assumption"),
+    ("citizens.horizon_days", "days from the need within which a citizen looks for a session or a slot",
+     "assumption"),
+    ("citizens.slot_min", "length of an appointment slot (min)", "assumption"),
     ("frequency.sessions", "daily session pattern", "pilot report: sessions \"two of 2h30, generally\""),
     ("travel.detour_factor", "road distance over straight-line distance", "usual range 1.2 to 1.4"),
     ("travel.speed_kmh", "average road speed (km/h)", "assumption"),

@@ -19,6 +19,7 @@ import sim
 from sim.experiment import Results
 from sim.outputs import ROWS
 from sim.report.assumptions import ASSUMPTIONS, config_value, show
+from sim.results import NO_SITE
 
 SITE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("requests", "requests", "{:.1f}"),
@@ -26,6 +27,8 @@ SITE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("referred", "referred", "{:.1f}"),
     ("reneged", "left the queue", "{:.1f}"),
     ("gave_up", "turned away for good", "{:.1f}"),
+    ("no_slot", "no free slot", "{:.1f}"),
+    ("share_needs_met_within_7d", "needs met within 7 days", "{:.0%}"),
     ("queue_wait_min_mean", "queue wait, mean (min)", "{:.1f}"),
     ("queue_wait_min_p90", "queue wait, p90 (min)", "{:.1f}"),
     ("share_wait_le_20min", "seen within 20 min", "{:.0%}"),
@@ -145,6 +148,7 @@ def report_html(results: Results, figures: Mapping[str, tuple[str, str, bytes]])
     s = results.summary
     territory = results.scenario.territory
     site_names = dict(zip(territory.site_id.astype(str), territory.site_name.astype(str)))
+    site_names[NO_SITE] = "no site within reach"
     scenario = str(s.get("scenario", results.config.scenario.name))
 
     def fig(name: str) -> str:
@@ -155,8 +159,8 @@ def report_html(results: Results, figures: Mapping[str, tuple[str, str, bytes]])
         f"<p class=\"facts\">{facts(s)}. Simulator version {escape(sim.__version__)}.</p>",
         "<h2>Headline KPIs</h2>",
         "<p class=\"note\">Means over replications with 95% confidence intervals (t-interval, clipped at zero and, "
-        "for shares, at 100%). Counts are per run (the whole simulated period); waits cover citizens who reached "
-        "a desk.</p>",
+        "for shares, at 100%). Counts are per run (the needs arising over the simulated weeks); waits cover "
+        "citizens who reached a desk, while needs met within 7 days counts every need, met or not.</p>",
         headline_table(s),
         "<h2>Waiting</h2>", fig("waits"),
     ]
