@@ -13,12 +13,12 @@ The rules (`RULES`, selectable per kind of citizen in `citizens.choice`):
 - `cost`: travel minutes + w x days until the session (w = `weight_min_per_day`);
 - `logit`: a multinomial logit on the same utility with scale `logit_scale_min`, drawn as the cost minus
   scale x a Gumbel variable per (citizen, site) from the citizen's key on the `choice` stream.
-A new rule is a subclass of `Rule` decorated with `@register`.
+A new rule is a frozen dataclass subclassing `Rule`, decorated with `@register`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import numpy as np
@@ -56,10 +56,13 @@ class SessionIndex:
 
 
 class Rule:
-    """A choice rule: a cost per candidate session (lower is better) and a floor that allows early stops."""
+    """A choice rule: a cost per candidate session (lower is better) and a floor that allows early stops.
+
+    A rule's dataclass fields are its parameters, named as in `citizens.choice` (e.g. `weight_min_per_day`).
+    """
 
     name: ClassVar[str]
-    noisy: ClassVar[bool] = False  # draws a taste per (citizen, site)
+    taste_scale_min: float = 0.0  # > 0: minus this x a Gumbel taste per (citizen, site) is added to the cost
 
     def cost(self, travel_min: np.ndarray, start_min: np.ndarray, t_from: np.ndarray) -> np.ndarray:
         """Cost of going to a session starting at `start_min` at a site `travel_min` away, choosing at `t_from`."""
@@ -87,10 +90,10 @@ class Earliest(Rule):
 
     name: ClassVar[str] = "earliest"
 
-    def cost(self, travel_min, start_min, t_from):
+    def cost(self, travel_min: np.ndarray, start_min: np.ndarray, t_from: np.ndarray) -> np.ndarray:
         return start_min // DAY_MIN
 
-    def floor(self, travel_min, earliest_min, t_from):
+    def floor(self, travel_min: np.ndarray, earliest_min: np.ndarray, t_from: np.ndarray) -> np.ndarray:
         return earliest_min // DAY_MIN
 
 
@@ -101,10 +104,10 @@ class Nearest(Rule):
 
     name: ClassVar[str] = "nearest"
 
-    def cost(self, travel_min, start_min, t_from):
+    def cost(self, travel_min: np.ndarray, start_min: np.ndarray, t_from: np.ndarray) -> np.ndarray:
         return travel_min
 
-    def floor(self, travel_min, earliest_min, t_from):
+    def floor(self, travel_min: np.ndarray, earliest_min: np.ndarray, t_from: np.ndarray) -> np.ndarray:
         return travel_min
 
 
@@ -116,10 +119,10 @@ class TravelPlusDelay(Rule):
     name: ClassVar[str] = "cost"
     weight_min_per_day: float = 3.0
 
-    def cost(self, travel_min, start_min, t_from):
+    def cost(self, travel_min: np.ndarray, start_min: np.ndarray, t_from: np.ndarray) -> np.ndarray:
         return travel_min + self.weight_min_per_day * (start_min - t_from) / DAY_MIN
 
-    def floor(self, travel_min, earliest_min, t_from):
+    def floor(self, travel_min: np.ndarray, earliest_min: np.ndarray, t_from: np.ndarray) -> np.ndarray:
         return travel_min + self.weight_min_per_day * (earliest_min - t_from) / DAY_MIN
 
 
@@ -129,21 +132,20 @@ class Logit(TravelPlusDelay):
     """Multinomial logit on -(travel + w x days) / scale: the cost minus scale x a Gumbel taste per site."""
 
     name: ClassVar[str] = "logit"
-    noisy: ClassVar[bool] = True
     logit_scale_min: float = 5.0
 
-    def floor(self, travel_min, earliest_min, t_from):
-        return np.full(len(travel_min), -np.inf)
+    @property
+    def taste_scale_min(self) -> float:  # type: ignore[override]
+        return self.logit_scale_min
+
+    def floor(self, travel_min: np.ndarray, earliest_min: np.ndarray, t_from: np.ndarray) -> np.ndarray:
+        return np.full(len(travel_min), -np.inf)  # a taste can make any site the cheapest
 
 
-def make_rule(name: str, weight_min_per_day: float, logit_scale_min: float) -> Rule:
-    """The rule `name` with the configured parameters (each rule takes those it uses)."""
+def make_rule(name: str, **params: float) -> Rule:
+    """The rule `name` with those of `params` (the `citizens.choice` values) that it takes."""
     cls = RULES[name]
-    if issubclass(cls, Logit):
-        return cls(weight_min_per_day=weight_min_per_day, logit_scale_min=logit_scale_min)
-    if issubclass(cls, TravelPlusDelay):
-        return cls(weight_min_per_day=weight_min_per_day)
-    return cls()
+    return cls(**{f.name: params[f.name] for f in fields(cls) if f.name in params})
 
 
 def site_taste(keys: np.ndarray, site: np.ndarray) -> np.ndarray:
@@ -211,8 +213,8 @@ def _choose(index: SessionIndex, rule: Rule, commune: np.ndarray, t_from: np.nda
         if full_from is not None:
             ok &= full_from[sess] >= order[active]
         cost = rule.cost(travel, start, t)
-        if rule.noisy:
-            cost = cost - rule.logit_scale_min * site_taste(keys[active], s)
+        if rule.taste_scale_min > 0:
+            cost = cost - rule.taste_scale_min * site_taste(keys[active], s)
         take = ok & (cost < best_cost[active])
         best_cost[active[take]] = cost[take]
         best[active[take]] = sess[take]

@@ -21,7 +21,7 @@ import numpy as np
 import simpy
 
 from sim.choice import appointment_slots, arrival_offsets, book, choose, make_rule
-from sim.demand import Needs, generate_needs, service_times
+from sim.demand import generate_needs, service_times
 from sim.rota import DAY_MIN
 from sim.scenario import Scenario
 from sim.streams import keyed_uniform, request_keys, streams
@@ -53,8 +53,8 @@ class Plan:
 def _rules(scenario: Scenario):
     """(walk-in rule, booker rule) of the scenario's citizens."""
     ch = scenario.citizens.choice
-    return (make_rule(ch.walk_in, ch.weight_min_per_day, ch.logit_scale_min),
-            make_rule(ch.booker, ch.weight_min_per_day, ch.logit_scale_min))
+    params = {"weight_min_per_day": ch.weight_min_per_day, "logit_scale_min": ch.logit_scale_min}
+    return make_rule(ch.walk_in, **params), make_rule(ch.booker, **params)
 
 
 def draw_plan(scenario: Scenario, rng: dict[str, np.random.Generator]) -> Plan:

@@ -116,9 +116,7 @@ def _by_key(code: np.ndarray, n_keys: int, weights: np.ndarray | None = None) ->
 
 def _mean_by_key(code: np.ndarray, values: np.ndarray, n_keys: int) -> np.ndarray:
     """Mean of `values` per key; NaN for a key with none."""
-    count = _by_key(code, n_keys)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, _by_key(code, n_keys, values) / count, np.nan)
+    return _share(_by_key(code, n_keys, values), _by_key(code, n_keys))
 
 
 def _quantiles_by_key(code: np.ndarray, values: np.ndarray, n_keys: int) -> dict[int, np.ndarray]:
@@ -148,8 +146,9 @@ def _stats(out: dict[str, np.ndarray], name: str, code: np.ndarray, values: np.n
 
 
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
+    """numerator / denominator, NaN where the denominator is 0 (the ratio is undefined)."""
+    defined = denominator > 0
+    return np.where(defined, numerator / np.where(defined, denominator, 1.0), np.nan)
 
 
 def _request_metrics(scenario: Scenario, df: pd.DataFrame, code: np.ndarray, keys: list[str]) -> pd.DataFrame:

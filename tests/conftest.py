@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def one_desk(sessions: list[tuple[float, float]], agents: int = 1, **citizens) -> Scenario:
     """One commune, one site, the given sessions (start, end) each staffed by `agents` agents."""
-    n = len(sessions)
     return desk_rows([(a, s, e) for a in range(agents) for s, e in sessions], agents, **citizens)
 
 

@@ -40,7 +40,7 @@ def _rota(sites, starts, ends, agents: int = 1):
 def _pick(rule: str, rota, commune, t, horizon=10 * DAY_MIN, w=3.0, keys=None):
     index = SessionIndex.build(rota, REACH)
     t = np.asarray(t, dtype=float)
-    return choose(index, make_rule(rule, w, 5.0), np.asarray(commune), t, t + horizon, keys).tolist()
+    return choose(index, make_rule(rule, weight_min_per_day=w, logit_scale_min=5.0), np.asarray(commune), t, t + horizon, keys).tolist()
 
 
 # day 0: site 0 at 09:00, site 1 at 14:00; day 1: site 1 at 09:00; day 3: site 1 at 09:00
@@ -95,7 +95,7 @@ def test_horizon_limits_the_wait() -> None:
 def _book(rota, commune, need, rule="earliest", slot=30.0, horizon=5 * DAY_MIN):
     first, times = appointment_slots(rota, slot)
     need = np.asarray(need, dtype=float)
-    sess, rank = book(SessionIndex.build(rota, REACH), make_rule(rule, 3.0, 5.0), np.asarray(commune, np.int32),
+    sess, rank = book(SessionIndex.build(rota, REACH), make_rule(rule, weight_min_per_day=3.0), np.asarray(commune, np.int32),
                       need, need + horizon, np.diff(first), np.ones(len(need), np.uint64))
     slot_time = np.where(sess >= 0, times[np.minimum(first[np.maximum(sess, 0)] + rank, len(times) - 1)], np.nan)
     return sess.tolist(), slot_time.tolist()
@@ -184,7 +184,8 @@ def cases(draw):
     need = np.sort(np.array(draw(st.lists(st.floats(0, 8 * DAY_MIN), min_size=n, max_size=n))))
     commune = np.array(draw(st.lists(st.integers(0, n_communes - 1), min_size=n, max_size=n)), np.int32)
     horizon = draw(st.sampled_from([0.5, 2.0, 5.0])) * DAY_MIN
-    rule = make_rule(draw(st.sampled_from(sorted(RULES))), draw(st.sampled_from([0.0, 1.0, 3.0, 40.0])), 5.0)
+    rule = make_rule(draw(st.sampled_from(sorted(RULES))), weight_min_per_day=draw(st.sampled_from([0.0, 1.0, 3.0, 40.0])),
+                     logit_scale_min=5.0)
     keys = request_keys(np.random.default_rng(draw(st.integers(0, 1000))), n)
     return reach, rota, commune, need, need + horizon, rule, keys
 
@@ -200,8 +201,8 @@ def _best(rule, reach, rota, commune: int, t: float, until: float, key, free) ->
             if not (t <= start <= until) or not free(s):
                 continue
             cost = rule.cost(np.array([reach.travel_min[commune, j]]), np.array([start]), np.array([t]))[0]
-            if rule.noisy:
-                cost -= rule.logit_scale_min * site_taste(np.array([key]), np.array([site]))[0]
+            if rule.taste_scale_min > 0:
+                cost -= rule.taste_scale_min * site_taste(np.array([key]), np.array([site]))[0]
             if best is None or (cost, j, start) < best[0]:
                 best = ((cost, j, start), int(s))
     return -1 if best is None else best[1]
@@ -241,3 +242,32 @@ def test_every_rule_is_selectable_in_config(rule: str) -> None:
 
     cfg = load_config([f"citizens.choice.walk_in={rule}", f"citizens.choice.booker={rule}"])
     assert cfg.citizens.choice.walk_in == rule == cfg.citizens.choice.booker
+
+
+def test_a_rule_registered_elsewhere_runs_end_to_end() -> None:
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from sim.choice import Rule, register
+    from sim.cli import load_config
+    from sim.experiment import run_experiment
+
+    @register
+    @dataclass(frozen=True)
+    class Farthest(Rule):
+        """The farthest site within reach: a rule no one would pick, to show the seam."""
+
+        name: ClassVar[str] = "farthest"
+
+        def cost(self, travel_min, start_min, t_from):
+            return -travel_min
+
+    try:
+        cfg = load_config(["citizens.choice.walk_in=farthest", "citizens.appointment_share=0",
+                           "experiment.weeks=3", "experiment.replications=2"])
+        far = run_experiment(cfg, keep_requests=False, progress=False).summary
+        near = run_experiment(load_config(["citizens.appointment_share=0", "experiment.weeks=3",
+                                           "experiment.replications=2"]), keep_requests=False, progress=False).summary
+        assert far["requests"] == near["requests"] and far["own_site_share"] < 0.2 < 0.9 < near["own_site_share"]
+    finally:
+        del RULES["farthest"]
