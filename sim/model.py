@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.choice import appointment_slots, arrival_offsets, book, choose, make_rule
+from sim.choice import Rule, appointment_slots, arrival_offsets, book, choose, make_rule
 from sim.demand import generate_needs, service_times
 from sim.rota import DAY_MIN
 from sim.scenario import Scenario
@@ -41,8 +41,7 @@ class Plan:
     service_min: np.ndarray
     referred: np.ndarray  # bool: served but not resolved on the spot
     patience_min: np.ndarray  # inf: never leaves the queue
-    booker: np.ndarray  # bool: asks for an appointment
-    appointment: np.ndarray  # bool: holds a slot
+    booker: np.ndarray  # bool: asks for an appointment; holds a slot at `session` if that is not -1
     session: np.ndarray  # first session, -1: none (no session within reach, or no free slot)
     wanted: np.ndarray  # session chosen ignoring capacity (a booker with no slot wanted this one), -1: none
     arrival_min: np.ndarray  # arrival at that session's desk
@@ -50,7 +49,7 @@ class Plan:
     return_key: np.ndarray  # uint64 per request: its decisions when turned away, on the `return` stream
 
 
-def _rules(scenario: Scenario):
+def _rules(scenario: Scenario) -> tuple[Rule, Rule]:
     """(walk-in rule, booker rule) of the scenario's citizens."""
     ch = scenario.citizens.choice
     params = {"weight_min_per_day": ch.weight_min_per_day, "logit_scale_min": ch.logit_scale_min}
@@ -74,7 +73,7 @@ def draw_plan(scenario: Scenario, rng: dict[str, np.random.Generator]) -> Plan:
         no = np.zeros(n, dtype=bool)
         zero = np.zeros(n, np.int32)
         keys = np.zeros(n, np.uint64)
-        return Plan(need, zero, zero.astype(np.int8), service, no, patience, no, no, zero, zero, need.copy(), keys, keys)
+        return Plan(need, zero, zero.astype(np.int8), service, no, patience, no, zero, zero, need.copy(), keys, keys)
 
     needs = generate_needs(scenario.rate_per_day, scenario.weekday_profile, scenario.demand_days, rng["demand"])
     n = len(needs)
@@ -108,9 +107,8 @@ def draw_plan(scenario: Scenario, rng: dict[str, np.random.Generator]) -> Plan:
         arrival[bk[got]] = times[first[sess[got]] + rank[got]]
         none = bk[~got]  # no free slot: which session would they have taken?
         wanted[none] = choose(index, book_rule, needs.commune[none], needs.time_min[none], until[none], choice_key[none])
-    appointment = booker & (session >= 0)
-    return Plan(needs.time_min, needs.commune, needs.operator, service, referred, patience, booker, appointment,
-                session, wanted, arrival, choice_key, return_key)
+    return Plan(needs.time_min, needs.commune, needs.operator, service, referred, patience, booker, session,
+                wanted, arrival, choice_key, return_key)
 
 
 @dataclass(frozen=True)
@@ -173,7 +171,7 @@ def simulate(scenario: Scenario, plan: Plan) -> ReplicationLog:
     arrival = _compact(plan.arrival_min, "d")
     service = _compact(plan.service_min, "d")
     deadline = _compact(plan.arrival_min + plan.patience_min, "d")  # reneges if still waiting after this
-    appt = _compact(plan.appointment, "b")
+    appt = _compact(plan.booker & (plan.session >= 0), "b")  # holds a slot; a return comes as a walk-in
     referred = _compact(plan.referred, "b")
     nan = float("nan")
     start = array("d", [nan]) * n

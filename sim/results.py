@@ -72,7 +72,7 @@ def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
         "session": session,
         "week": (p.need_min // (7 * DAY_MIN)).astype(np.int16) + 1,
         "booker": p.booker,
-        "appointment": p.appointment,
+        "appointment": p.booker & (p.session >= 0),
         "need_min": p.need_min,
         "arrival_min": np.where(reached, log.arrival_min, np.nan),
         "service_start_min": log.service_start_min,

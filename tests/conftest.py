@@ -56,7 +56,7 @@ def plan(arrival: list[float], service: list[float], patience: list[float] | Non
         need_min=np.array(need, dtype=float) if need is not None else a.copy(), commune=np.zeros(n, np.int32),
         operator=np.zeros(n, np.int8), service_min=np.array(service, dtype=float), referred=np.zeros(n, dtype=bool),
         patience_min=np.array(patience if patience is not None else [np.inf] * n, dtype=float),
-        booker=appt.copy(), appointment=appt, session=sess, wanted=sess.copy(), arrival_min=a,
+        booker=appt, session=sess, wanted=sess.copy(), arrival_min=a,
         choice_key=keys, return_key=keys ^ np.uint64(0xD1B54A32D192ED03),
     )
 
