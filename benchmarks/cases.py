@@ -24,10 +24,11 @@ from pathlib import Path
 
 from benchmarks.baseline_mmc import simulate_mmc_waits
 from sim.cli import load_config
-from sim.experiment import run_experiment
-from sim.model import draw_plan, simulate
-from sim.scenario import build_scenario
-from sim.streams import streams
+from sim.study.experiment import run_experiment
+from sim.core.model import simulate
+from sim.core.plan import draw_plan
+from sim.build.scenario import build_scenario
+from sim.core.streams import streams
 
 MMC_ARRIVAL_RATE, MMC_SERVICE_RATE, MMC_SERVERS = 4.5, 1.0, 5  # M/M/5 at load 0.9, the baseline's default
 

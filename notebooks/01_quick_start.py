@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 
 import sim
-from sim.outputs import format_table
+from sim.study.outputs import format_table
 
 SMALL = os.environ.get("SIM_SMALL") == "1"
 settings = {"experiment.weeks": 3, "experiment.replications": 2} if SMALL else {}

@@ -23,7 +23,7 @@ import os
 import pandas as pd
 
 import sim
-from sim.outputs import summary_row
+from sim.study.outputs import summary_row
 from sim.report.figures import kpi_label
 from sim.report.sweep import cost_service_pareto
 

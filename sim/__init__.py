@@ -2,14 +2,17 @@
 
 Citizens' needs arise per commune and operator; they wait for a permanence they can reach, queue at the
 desk and are served, referred, turned away or give up; agents drive between sites on a rota.
+The package is in layers that import only downwards (docs/architecture.md): `sim.core` (the model),
+`sim.config` (the schema), `sim.build` (config to scenario), `sim.study` (replications, comparisons,
+sweeps, the optimiser), and the faces: `sim.api` (`sim.run`, `sim.load`), the CLI, `sim.report`.
 """
 
 from typing import Any
 
-from sim.errors import InputError
+from sim.core.errors import InputError
+from sim.version import __version__
 
-__all__ = ["InputError", "load", "run"]
-__version__ = "0.1.0"
+__all__ = ["InputError", "__version__", "load", "run"]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from sim.cli import CONFIG_DIR, CONFIG_NAME, check, fail, in_multirun, output_dir, split_argv
-from sim.config import register_schema, to_config
-from sim.errors import InputError
-from sim.experiment import run_experiment
-from sim.outputs import format_table, write_outputs
-from sim.sweep import complete_run, config_hash, record_failure, start_run
+from sim.cli import (
+    CONFIG_DIR,
+    CONFIG_NAME,
+    check,
+    fail,
+    in_multirun,
+    output_dir,
+    register_schema,
+    split_argv,
+    to_config,
+    variant_configs,
+)
+from sim.config import Config
+from sim.core.errors import InputError
+from sim.study.compare import compare, format_comparison, write_comparison
+from sim.study.experiment import run_experiment
+from sim.study.outputs import format_table, write_outputs
+from sim.study.runs import complete_run, record_failure, start_run
+from sim.sweep import config_hash
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name=CONFIG_NAME, version_base="1.3")
@@ -24,10 +38,8 @@ def app(cfg: DictConfig) -> float | None:
     digest = config_hash(cfg)
     try:
         config = to_config(cfg)
-        if config.experiment.variants:  # variants compared on common random numbers (sim/compare.py)
-            from sim.compare import run_from_hydra
-
-            return run_from_hydra(config, out)
+        if config.experiment.variants:  # variants compared on common random numbers (sim/study/compare.py)
+            return run_comparison(config, out)
         if in_sweep and (done := complete_run(out, digest)) is not None:
             print(f"{out}: complete, skipped")
             return done.get("cost_per_served")
@@ -51,6 +63,21 @@ def app(cfg: DictConfig) -> float | None:
         print(format_table(results))
         print(f"outputs: {out}  ({results.elapsed_s:.1f} s)")
     return results.summary.get("cost_per_served")
+
+
+def run_comparison(config: Config, out_dir: Path) -> None:
+    """The comparison of a run whose experiment lists variants: run them on common random numbers, write, print."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    title = hydra_cfg.runtime.choices.get("experiment") or "comparison"
+    e = config.experiment
+    configs = variant_configs(list(hydra_cfg.overrides.task), dict(e.variants))
+    comparison = compare(configs, e.reference, title, config.output.requests)
+    write_comparison(comparison, out_dir)
+    if config.output.print_table:
+        print(format_comparison(comparison))
+        print(f"outputs: {out_dir}")
 
 
 def main() -> None:

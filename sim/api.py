@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from sim.cli import load_config
-from sim.config import Config, to_config
-from sim.errors import InputError
-from sim.experiment import Results, run_experiment
-from sim.outputs import read_summary, summary_row
-from sim.scenario import build_scenario
+from sim.build.scenario import build_scenario
+from sim.cli import load_config, load_run_config
+from sim.config import Config
+from sim.core.errors import InputError
+from sim.study import experiment
+from sim.study.experiment import run_experiment
+from sim.study.outputs import read_summary, summary_row
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Overrides = Sequence[str] | Mapping[str, Any] | None
 _BARE = re.compile(r"^[A-Za-z0-9_.:/\-]+$")
@@ -69,19 +74,61 @@ def overrides_list(overrides: Overrides = None, **params: Any) -> list[str]:
     return out + [f"{k.replace('__', '.')}={override_value(v)}" for k, v in params.items()]
 
 
+@dataclass
+class Results(experiment.Results):
+    """A run's tables and summary (`sim.study.experiment.Results`), with its figures and report."""
+
+    @classmethod
+    def of(cls, results: experiment.Results) -> "Results":
+        """The same results, with the plotting methods."""
+        return cls(**{f.name: getattr(results, f.name) for f in fields(results)})
+
+    def plot_waits(self, **kwargs: Any) -> "Figure":
+        """ECDFs of queue wait and access delay with the targets (see `sim.report.figures.wait_ecdf`)."""
+        from sim.report import waits_of
+
+        return waits_of(self, **kwargs)
+
+    def plot_sites(self) -> "Figure":
+        """Requests and p90 queue wait per site with CIs."""
+        from sim.report import sites_of
+
+        return sites_of(self)
+
+    def plot_agent_week(self, agent: str | None = None, week: int | None = None, replication: int = 0) -> "Figure":
+        """One agent's week as a timeline: driving, serving, idle at the desk."""
+        from sim.report import agent_week_of
+
+        return agent_week_of(self, agent, week, replication)
+
+    def plot_map(self, week: int | None = None, replication: int = 0, metric: str = "access_delay_days_mean",
+                 vmax: float | None = None) -> "Figure":
+        """Communes coloured by a KPI, sites, base and one week's tours."""
+        from sim.report import map_of
+
+        return map_of(self, week, replication, metric, vmax)
+
+    def plot_weekly(self) -> "Figure":
+        """Needs arising each week by outcome."""
+        from sim.report import weekly_of
+
+        return weekly_of(self)
+
+    def report(self, path: str | Path) -> Path:
+        """Write the self-contained HTML report of this run to `path`."""
+        from sim.report import write_report
+
+        return write_report(self, path)
+
+
 def run(overrides: Overrides = None, *, keep_requests: bool = True, **params: Any) -> Results:
     """Compose, validate and run a configuration; e.g. `run({"staffing.agents": 2}, experiment__weeks=4)`."""
-    return run_experiment(load_config(overrides_list(overrides, **params)), keep_requests=keep_requests)
+    return Results.of(run_experiment(load_config(overrides_list(overrides, **params)), keep_requests=keep_requests))
 
 
 def run_config(run_dir: str | Path) -> Config:
     """The validated configuration a CLI run used, from its `.hydra/config.yaml`."""
-    from omegaconf import OmegaConf
-
-    path = Path(run_dir) / ".hydra" / "config.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found; is {run_dir} a run folder of `python -m sim`?")
-    return to_config(OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(path)))
+    return load_run_config(Path(run_dir))
 
 
 def load(run_dir: str | Path) -> Results:

@@ -1,5 +1,6 @@
-"""Command-line plumbing around Hydra: compose and check a config before Hydra creates any folder.
+"""Hydra and the command line: the schema registered, configs composed and checked before any folder exists.
 
+The only module (with the faces built on it: `sim.__main__`, `sim.sweep`) that touches Hydra and OmegaConf.
 Hydra reports bad overrides with several lines and exit code 1, after creating the run folder. The CLI
 instead composes the configuration first (for a sweep, every value of every swept parameter), builds the
 scenario, and on any problem prints one line `error: <field>: <problem>` and exits with code 2, leaving
@@ -13,12 +14,48 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-from sim.config import Config, register_schema, repo_root, to_config
-from sim.errors import InputError
+from sim.build.delivery import mode
+from sim.config import Config, repo_root, validate
+from sim.core.errors import InputError
 
 CONFIG_DIR = repo_root() / "configs"
 CONFIG_NAME = "config"
 EXIT_BAD_INPUT = 2
+
+
+def register_schema() -> None:
+    """Register the schema as `base_config` so configs/config.yaml composes onto it."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="base_config", node=Config)
+
+
+def to_config(cfg: Any) -> Config:
+    """Turn a composed DictConfig into a validated `Config` (its delivery mode's settings checked too)."""
+    from omegaconf import OmegaConf
+
+    obj = OmegaConf.to_object(cfg)
+    assert isinstance(obj, Config)
+    validate(obj)
+    mode(obj)
+    return obj
+
+
+def load_run_config(run_dir: Path) -> Config:
+    """The validated configuration a CLI run used, from its `.hydra/config.yaml`."""
+    from omegaconf import OmegaConf
+
+    path = run_dir / ".hydra" / "config.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; is {run_dir} a run folder of `python -m sim`?")
+    return to_config(OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(path)))
+
+
+def config_yaml(config: Config) -> str:
+    """A configuration as YAML text, as in `.hydra/config.yaml`."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.structured(config))
 
 
 def _explain(exc: BaseException) -> InputError:
@@ -107,7 +144,7 @@ def check(overrides: list[str], multirun: bool = False) -> list[Config]:
     """
     from hydra.types import RunMode
 
-    from sim.scenario import build_scenario
+    from sim.build.scenario import build_scenario
 
     user = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
     sweeper = [o for o in overrides if o.startswith(("hydra.sweeper.", "hydra.mode="))]
@@ -122,6 +159,17 @@ def check(overrides: list[str], multirun: bool = False) -> list[Config]:
         if not multirun:
             build_scenario(cfg)
         configs.append(cfg)
+    return configs
+
+
+def variant_configs(overrides: list[str], variants: dict[str, list[str]]) -> dict[str, Config]:
+    """Each variant's configuration: the run's overrides, then the variant's own."""
+    configs = {}
+    for name, extra in variants.items():
+        try:
+            configs[name] = load_config([*overrides, *extra])
+        except InputError as exc:
+            raise InputError(f"experiment.variants.{name}", str(exc)) from None
     return configs
 
 

@@ -1,9 +1,10 @@
-"""Typed configuration schema and its validation: the only module that knows about Hydra.
+"""Typed configuration schema and its validation.
 
-The schema is a tree of dataclasses registered in Hydra's ConfigStore, so an unknown key or a value of the
-wrong type is refused while the configuration is composed. `validate` then checks ranges and consistency
-and raises `InputError` naming the field. Every default is an assumption documented in README.md and
-docs/model.md with its source.
+The schema is a tree of plain dataclasses; `sim.cli` registers it in Hydra's ConfigStore, so an unknown key
+or a value of the wrong type is refused while the configuration is composed. `validate` then checks ranges
+and consistency and raises `InputError` naming the field; each delivery mode checks its own settings
+(`sim.build.delivery`). Every default is an assumption documented in README.md and docs/model.md with its
+source.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from sim.errors import InputError
-
-OPERATORS: tuple[str, ...] = (
-    "la_poste", "caf", "pole_emploi", "cnam", "cnav", "msa", "interieur", "justice", "dgfip",
-)
-"""The nine national operators whose paperwork France Services handles."""
+from sim.core.choice import RULES
+from sim.core.demand import OPERATORS
+from sim.core.errors import InputError
+from sim.core.results import HEADLINE, MMC_EXTRA
+from sim.core.units import parse_hhmm
 
 # Share of requests by operator. Cour des comptes 2024: France Titres/ANTS (interieur) 19%, CAF 16%,
 # Assurance maladie (cnam) 16%, DGFiP 15%, the top five 80%; the fifth (cnav, 14%) and the split of the
@@ -138,10 +138,11 @@ class BusConfig:
 class DeliveryConfig:
     """How the service reaches citizens: itinerant agents (the 2021 pilots), a fixed site, or a bus."""
 
-    model: str = "itinerant"  # itinerant | fixed | bus (docs/delivery.md)
+    model: str = "itinerant"  # a registered mode: itinerant | fixed | bus (sim/build/delivery/, docs/delivery.md)
     planner: str = "optimal"  # rota of itinerant agents and buses: optimal (sim.planner) | simple (sim.rota)
     fixed: FixedSiteConfig = field(default_factory=FixedSiteConfig)
     bus: BusConfig = field(default_factory=BusConfig)
+    params: Dict[str, Any] = field(default_factory=dict)  # settings of a mode registered outside the package
 
 
 @dataclass
@@ -212,23 +213,6 @@ class Config:
     seed: int = 0
 
 
-def register_schema() -> None:
-    """Register the schema as `base_config` so configs/config.yaml composes onto it."""
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="base_config", node=Config)
-
-
-def to_config(cfg: Any) -> Config:
-    """Turn a composed DictConfig into a validated `Config`."""
-    from omegaconf import OmegaConf
-
-    obj = OmegaConf.to_object(cfg)
-    assert isinstance(obj, Config)
-    validate(obj)
-    return obj
-
-
 def _positive(name: str, value: float, allow_zero: bool = False) -> None:
     if not math.isfinite(value):
         raise InputError(name, f"must be a finite number, got {value}")
@@ -246,18 +230,6 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise InputError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
 
 
-def parse_hhmm(name: str, text: str) -> float:
-    """Minutes after midnight of an 'HH:MM' string."""
-    try:
-        hours, minutes = text.strip().split(":")
-        value = int(hours) * 60 + int(minutes)
-    except ValueError:
-        raise InputError(name, f"expected a time HH:MM, got {text!r}") from None
-    if not 0 <= value <= 24 * 60 or not 0 <= int(minutes) < 60:
-        raise InputError(name, f"expected a time HH:MM within the day, got {text!r}")
-    return float(value)
-
-
 def parse_target(name: str, text: str) -> tuple[str, float]:
     """('>=', 0.9) from a service target '>= 0.9' (operators >=, <=, >, <)."""
     found = re.fullmatch(r"\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*", str(text))
@@ -267,8 +239,6 @@ def parse_target(name: str, text: str) -> tuple[str, float]:
 
 
 def _kpi(name: str, value: str) -> None:
-    from sim.results import HEADLINE, MMC_EXTRA  # the KPI names live beside the KPIs
-
     if value not in HEADLINE + MMC_EXTRA:
         raise InputError(name, f"unknown KPI {value!r}; known: {', '.join(HEADLINE + MMC_EXTRA)}")
 
@@ -322,8 +292,6 @@ def validate(cfg: Config) -> None:
     c = cfg.citizens
     _positive("citizens.max_travel_min", c.max_travel_min)
     _positive("citizens.horizon_days", c.horizon_days)
-    from sim.choice import RULES
-
     for kind in ("walk_in", "booker"):
         _choice(f"citizens.choice.{kind}", getattr(c.choice, kind), tuple(RULES))
     _positive("citizens.choice.weight_min_per_day", c.choice.weight_min_per_day, allow_zero=True)
@@ -406,23 +374,8 @@ def validate(cfg: Config) -> None:
 
 
 def _validate_delivery(cfg: Config) -> None:
-    """Check the delivery model; a fixed site must meet the France Services label."""
-    d = cfg.delivery
-    _choice("delivery.model", d.model, ("itinerant", "fixed", "bus"))
-    _choice("delivery.planner", d.planner, ("optimal", "simple"))
-    if d.model == "fixed":
-        hours = sum(e - s for s, e in parse_session_pattern(list(d.fixed.sessions), "delivery.fixed.sessions")) / 60.0 * len(cfg.frequency.working_days)
-        if d.fixed.advisors < 2:
-            raise InputError("delivery.fixed.advisors", f"a France Services site has at least 2 advisors, got {d.fixed.advisors}")
-        if len(cfg.frequency.working_days) < 5:
-            raise InputError("frequency.working_days", f"a France Services site opens on at least 5 days, got {len(cfg.frequency.working_days)}")
-        if hours < 24:
-            raise InputError("delivery.fixed.sessions", f"a France Services site opens at least 24 h a week, got {hours:g} h (short by {24 - hours:g} h)")
-    if d.model == "bus":
-        parse_session_pattern(list(d.bus.sessions), "delivery.bus.sessions")
-        for name, value in (("cycle_weeks", d.bus.cycle_weeks), ("staff", d.bus.staff), ("buses", d.bus.buses)):
-            if value is not None and value < 1:
-                raise InputError(f"delivery.bus.{name}", f"must be >= 1, got {value}")
+    """Check what every delivery mode shares; each mode checks its own settings (sim.build.delivery)."""
+    _choice("delivery.planner", cfg.delivery.planner, ("optimal", "simple"))
 
 
 def repo_root() -> Path:

@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.choice import SessionIndex
+from sim.core.choice import SessionIndex
 from sim.cli import load_config
-from sim.model import Plan
-from sim.rota import _from_rows
-from sim.scenario import Scenario, build_scenario
+from sim.core.plan import Plan
+from sim.core.rota import from_rows
+from sim.build.scenario import build_scenario
+from sim.core.demand import OPERATORS
+from sim.core.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,14 +34,13 @@ def desk_rows(rows: list[tuple[int, float, float]], agents: int | None = None, *
     cfg = load_config(["scenario=mmc", f"mmc.servers={agents}", "mmc.arrival_rate_per_hour=0.1"])
     base = build_scenario(cfg)
     agent, start, end = (np.array(x) for x in zip(*rows))
-    rota = _from_rows(tuple(f"agent{a + 1}" for a in range(agents)), agent.astype(np.int32),
-                      np.zeros(len(rows), np.int32), start.astype(float), end.astype(float))
+    rota = from_rows(tuple(f"agent{a + 1}" for a in range(agents)), agent.astype(np.int32),
+                     np.zeros(len(rows), np.int32), start.astype(float), end.astype(float))
     zeros = np.zeros(len(rows))
     return dataclasses.replace(
         base, rota=rota, index=SessionIndex.build(rota, base.reach), drive_before_min=zeros, km_before=zeros,
-        drive_after_min=zeros, km_after=zeros, citizens=dataclasses.replace(cfg.citizens, **citizens), mmc=None,
-        warmup_min=0.0, demand_days=7,
-        analysis_days=7,
+        drive_after_min=zeros, km_after=zeros, citizens=dataclasses.replace(base.citizens, **citizens), queue=None,
+        days=7, operators=OPERATORS,
     )
 
 

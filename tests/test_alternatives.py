@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from sim.cli import load_config
-from sim.delivery import shared_vehicle
-from sim.errors import InputError
-from sim.experiment import run_experiment
-from sim.rota import DAY_MIN
-from sim.scenario import build_scenario
+from sim.build.delivery.vehicles import shared_vehicle
+from sim.core.errors import InputError
+from sim.study.experiment import run_experiment
+from sim.core.units import DAY_MIN
+from sim.build.scenario import build_scenario
 
 SHORT = ["experiment.weeks=4", "experiment.replications=2"]
 
@@ -94,7 +94,7 @@ def test_shared_vehicle_counts_km_once_for_agents_with_the_same_day_only() -> No
 
 
 def test_unknown_delivery_model_is_refused() -> None:
-    with pytest.raises(InputError, match="delivery.model: must be one of itinerant, fixed, bus"):
+    with pytest.raises(InputError, match="delivery.model: must be one of bus, fixed, itinerant"):
         load_config(["delivery.model=boat"])
     with pytest.raises(InputError, match="delivery.planner: must be one of optimal, simple"):
         load_config(["delivery.planner=best"])

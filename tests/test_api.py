@@ -12,7 +12,7 @@ import pytest
 
 import sim
 from sim import api
-from sim.errors import InputError
+from sim.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"experiment.weeks": 2, "experiment.replications": 2}

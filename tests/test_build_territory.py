@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.build_territory import SCENARIO_FILES, build_territory, main
-from sim.territory import VENUES, load_territory
+from sim.build.territory_builder import SCENARIO_FILES, build_territory
+from sim.build_territory import main
+from sim.core.territory import VENUES, load_territory
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SAINT_AMAND = REPOSITORY / "scenarios" / "saint_amand"

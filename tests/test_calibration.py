@@ -8,7 +8,7 @@ standard error of the weekly figure is about 0.5, so +-2 is a 4-sigma band aroun
 from __future__ import annotations
 
 from sim.cli import load_config
-from sim.experiment import run_experiment
+from sim.study.experiment import run_experiment
 
 PILOT_REQUESTS_PER_WEEK = 20.0
 

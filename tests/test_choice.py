@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.choice import (
+from sim.core.choice import (
     RULES,
     SessionIndex,
     appointment_slots,
@@ -22,9 +22,10 @@ from sim.choice import (
     make_rule,
     site_taste,
 )
-from sim.rota import DAY_MIN, _from_rows
-from sim.streams import keyed_uniform, request_keys
-from sim.territory import Reach
+from sim.core.rota import from_rows
+from sim.core.units import DAY_MIN
+from sim.core.streams import keyed_uniform, request_keys
+from sim.core.territory import Reach
 
 # commune 0 reaches site 1 (5 min) then site 0 (15 min); commune 1 reaches only site 0
 REACH = Reach(sites=np.array([[1, 0], [0, -1]], np.int32), travel_min=np.array([[5.0, 15.0], [3.0, np.inf]]))
@@ -32,7 +33,7 @@ REACH = Reach(sites=np.array([[1, 0], [0, -1]], np.int32), travel_min=np.array([
 
 def _rota(sites, starts, ends, agents: int = 1):
     n = len(sites)
-    return _from_rows(tuple(f"a{k}" for k in range(agents)), np.repeat(np.arange(agents), n).astype(np.int32),
+    return from_rows(tuple(f"a{k}" for k in range(agents)), np.repeat(np.arange(agents), n).astype(np.int32),
                       np.tile(np.array(sites, np.int32), agents), np.tile(np.array(starts, float), agents),
                       np.tile(np.array(ends, float), agents))
 
@@ -131,7 +132,7 @@ def test_no_free_slot_within_the_horizon_means_no_booking() -> None:
 
 def test_merged_desk_offers_the_slots_of_each_agents_hours() -> None:
     # agent a0 09:00-10:00 and agent a1 09:30-10:30 at one site: one session 09:00-10:30, slots in time order
-    rota = _from_rows(("a0", "a1"), np.array([0, 1], np.int32), np.zeros(2, np.int32), np.array([540.0, 570.0]),
+    rota = from_rows(("a0", "a1"), np.array([0, 1], np.int32), np.zeros(2, np.int32), np.array([540.0, 570.0]),
                       np.array([600.0, 630.0]))
     assert rota.n_sessions == 1 and rota.session_start.tolist() == [540] and rota.session_end.tolist() == [630]
     first, times = appointment_slots(rota, 30.0)
@@ -179,7 +180,7 @@ def cases(draw):
     agent = np.array([r[0] for r in rows], np.int32)
     start = np.array([r[2] * 360.0 for r in rows])  # on the quarter-day, over 8 days
     end = start + np.array([r[3] * 30.0 + 10.0 for r in rows])  # 0 to 3 slots of 30 min
-    rota = _from_rows(("a0", "a1"), agent, np.array([r[1] for r in rows], np.int32), start, end)
+    rota = from_rows(("a0", "a1"), agent, np.array([r[1] for r in rows], np.int32), start, end)
     n = draw(st.integers(1, 25))
     need = np.sort(np.array(draw(st.lists(st.floats(0, 8 * DAY_MIN), min_size=n, max_size=n))))
     commune = np.array(draw(st.lists(st.integers(0, n_communes - 1), min_size=n, max_size=n)), np.int32)
@@ -248,9 +249,9 @@ def test_a_rule_registered_elsewhere_runs_end_to_end() -> None:
     from dataclasses import dataclass
     from typing import ClassVar
 
-    from sim.choice import Rule, register
+    from sim.core.choice import Rule, register
     from sim.cli import load_config
-    from sim.experiment import run_experiment
+    from sim.study.experiment import run_experiment
 
     @register
     @dataclass(frozen=True)

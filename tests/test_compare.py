@@ -11,8 +11,9 @@ from scipy import stats
 
 from conftest import run_cli
 from sim.__main__ import main
-from sim.compare import COMPARED, compare, format_comparison, paired_differences, variant_configs
-from sim.errors import InputError
+from sim.cli import variant_configs
+from sim.study.compare import COMPARED, compare, format_comparison, paired_differences
+from sim.core.errors import InputError
 
 SMALL = ["experiment.weeks=3", "experiment.replications=3"]
 
@@ -72,5 +73,5 @@ def test_a_bad_variant_on_the_command_line_is_one_line_exit_2_and_nothing_writte
         main()
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "error: experiment.variants.bad: delivery.model: must be one of itinerant, fixed, bus, got 'boat'"]
+        "error: experiment.variants.bad: delivery.model: must be one of bus, fixed, itinerant, got 'boat'"]
     assert not out.exists()

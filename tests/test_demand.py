@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.config import DEFAULT_OPERATOR_SHARE, OPERATORS
-from sim.demand import daily_rate, generate_needs, service_times
+from sim.config import DEFAULT_OPERATOR_SHARE
+from sim.core.demand import OPERATORS
+from sim.core.demand import daily_rate, generate_needs, service_times
 
 
 def test_needs_match_rates_profile_and_shares() -> None:

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import desk_rows, one_desk, plan
-from sim.model import GAVE_UP, RENEGED, SERVED, TURNED_AWAY, simulate
-from sim.choice import SessionIndex
-from sim.results import request_table
-from sim.rota import _from_rows
+from sim.core.ledger import GAVE_UP, RENEGED, SERVED, TURNED_AWAY
+from sim.core.model import simulate
+from sim.core.choice import SessionIndex
+from sim.core.results import request_table
+from sim.core.rota import from_rows
 
 RNG = np.random.default_rng(0)
 
@@ -128,7 +129,7 @@ def test_return_decisions_are_the_requests_own_whatever_the_order_of_closings() 
     # the order in which the two close; each request's decisions must not change.
     def run(end_site1: float):
         base = desk_rows([(0, 0.0, 60.0)], p_return=0.5)
-        rota = _from_rows(("a", "b", "c"), np.array([0, 1, 2], np.int32), np.array([1, 0, 0], np.int32),
+        rota = from_rows(("a", "b", "c"), np.array([0, 1, 2], np.int32), np.array([1, 0, 0], np.int32),
                           np.array([0.0, 0.0, 2880.0]), np.array([end_site1, 100.0, 3000.0]))
         drive = np.where(rota.row_agent < 2, 1000.0, 0.0)  # agents a and b open after their session closed
         sc = dataclasses.replace(base, rota=rota, index=SessionIndex.build(rota, base.reach), drive_before_min=drive,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from sim import opendata
+from sim.build import opendata
 
 
 def test_data_files_are_found_without_importing_the_package():

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from sim.cli import load_config
-from sim.errors import InputError
-from sim.planner import (
+from sim.core.errors import InputError
+from sim.build.planner import (
     DayPattern,
     compare_plans,
     enumerate_tours,
@@ -21,9 +21,10 @@ from sim.planner import (
     tour_cost,
     visits_per_cycle,
 )
-from sim.rota import DAY_MIN, check_rota, day_plan
-from sim.scenario import build_scenario
-from sim.territory import Territory, TravelModel, agent_travel
+from sim.core.rota import check_rota, day_plan
+from sim.core.units import DAY_MIN
+from sim.build.scenario import build_scenario
+from sim.core.territory import Territory, TravelModel, agent_travel
 
 PATTERN = [(540.0, 690.0), (840.0, 990.0)]  # 09:00-11:30, 14:00-16:30
 DAYS = [0, 1, 2, 3, 4]
@@ -185,7 +186,7 @@ def test_tours_that_do_not_fit_the_working_day_are_counted_in_agent_days() -> No
 
 
 def test_large_instances_keep_tours_among_neighbours_and_report_no_bound(monkeypatch) -> None:
-    monkeypatch.setattr("sim.planner.MAX_TOURS", 150)
+    monkeypatch.setattr("sim.build.planner.MAX_TOURS", 150)
     territory = random_territory(np.random.default_rng(7), 14)
     travel = agent_travel(territory, TravelModel())
     sessions = [(540.0, 600.0), (660.0, 720.0), (840.0, 900.0)]

@@ -10,9 +10,9 @@ import pytest
 
 from conftest import run_cli
 from sim.cli import load_config
-from sim.errors import InputError
-from sim.experiment import run_experiment
-from sim.replications import PrecisionRule, look_ahead_for, relative_precision
+from sim.core.errors import InputError
+from sim.study.experiment import run_experiment
+from sim.study.replications import PrecisionRule, look_ahead_for, relative_precision
 
 AUTO = ["experiment.replications=auto", "experiment.weeks=2", "experiment.auto_precision=0.1",
         "experiment.auto_kpis=[share_wait_le_20min,cost_per_served]",

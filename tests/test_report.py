@@ -12,10 +12,11 @@ import pytest
 from matplotlib.figure import Figure
 
 from sim import api
-from sim.experiment import Results
+from sim.study.experiment import Results
 from sim.report import REPORT, RUN_FIGURES, write_figures_and_report, write_report
 from sim.report.figures import render
-from sim.report.sweep import cost_service_pareto, pareto_front, swept_parameters, sweep_heatmap
+from sim.report.sweep import cost_service_pareto, pareto_front, sweep_heatmap
+from sim.study.optimise import swept_columns as swept_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"experiment.weeks": 3, "experiment.replications": 2}

@@ -10,10 +10,10 @@ import pandas as pd
 
 from conftest import run_cli
 from sim.cli import load_config
-from sim.experiment import run_experiment
-from sim.model import draw_plan
-from sim.scenario import build_scenario
-from sim.streams import streams
+from sim.study.experiment import run_experiment
+from sim.core.plan import draw_plan
+from sim.build.scenario import build_scenario
+from sim.core.streams import streams
 
 
 def test_same_seed_same_summary_other_seed_differs(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from sim.cli import load_config
-from sim.experiment import run_experiment
-from sim.model import OUTCOMES
-from sim.outputs import write_outputs
-from sim.results import NO_SITE
+from sim.study.experiment import run_experiment
+from sim.core.ledger import OUTCOMES
+from sim.study.outputs import write_outputs
+from sim.core.results import NO_SITE
 
 COUNTS = ("requests", *OUTCOMES, "turned_away_visits")
 REPS = 10

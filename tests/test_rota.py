@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.errors import InputError
-from sim.rota import DAY_MIN, build_rota, check_rota, cycle_weeks, load_rota_file
-from sim.territory import TravelModel, agent_travel, load_territory
+from sim.core.errors import InputError
+from sim.build.rota_builder import build_rota, cycle_weeks
+from sim.core.rota import check_rota, load_rota_file
+from sim.core.units import DAY_MIN
+from sim.core.territory import TravelModel, agent_travel, load_territory
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERN = [(540.0, 690.0), (840.0, 990.0)]
@@ -73,21 +75,21 @@ def test_shared_session_counts_its_agents(territory, tmp_path: Path, travel) -> 
 
 
 def test_rota_check_leaves_the_drive_between_sessions_and_between_days(territory, travel) -> None:
-    from sim.rota import _from_rows
+    from sim.core.rota import from_rows
 
     a, b = 0, 1
     drive = travel.minutes[a, b]
     base = territory.n_sites
-    ok = _from_rows(("ana",), np.zeros(2, np.int32), np.array([a, b], np.int32), np.array([540.0, 690.0 + drive]),
+    ok = from_rows(("ana",), np.zeros(2, np.int32), np.array([a, b], np.int32), np.array([540.0, 690.0 + drive]),
                     np.array([690.0, 800.0 + drive]))
     check_rota(ok, travel, 7 * 60.0, territory)  # exactly the drive between them: accepted
-    short = _from_rows(("ana",), np.zeros(2, np.int32), np.array([a, b], np.int32),
+    short = from_rows(("ana",), np.zeros(2, np.int32), np.array([a, b], np.int32),
                        np.array([540.0, 689.0 + drive]), np.array([690.0, 800.0]))
     with pytest.raises(InputError, match=f"has {drive - 1:.0f} min from .* but the drive takes {drive:.0f} min"):
         check_rota(short, travel, 7 * 60.0, territory)
     # overnight: back to base after a session ending at 23:50, out again to a session at 00:05
     night = travel.minutes[a, base] + travel.minutes[base, b]
-    overnight = _from_rows(("ana",), np.zeros(2, np.int32), np.array([a, b], np.int32),
+    overnight = from_rows(("ana",), np.zeros(2, np.int32), np.array([a, b], np.int32),
                            np.array([1300.0, DAY_MIN + 5.0]), np.array([DAY_MIN - 10.0, DAY_MIN + 60.0]))
     with pytest.raises(InputError, match=f"the drive via the base takes {night:.0f} min"):
         check_rota(overnight, travel, 7 * 60.0, territory)

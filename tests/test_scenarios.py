@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from sim import build_territory
+from sim.build import territory_builder
 from sim.cli import load_config
-from sim.errors import InputError
-from sim.experiment import run_experiment
-from sim.rota import DAY_MIN
-from sim.scenario import build_scenario
+from sim.core.errors import InputError
+from sim.study.experiment import run_experiment
+from sim.core.units import DAY_MIN
+from sim.build.scenario import build_scenario
 
 from conftest import ROOT
 from sim.__main__ import main
@@ -117,7 +118,7 @@ def test_committed_pilot_equals_a_fresh_regeneration(tmp_path: Path, name: str) 
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(["--out-dir", str(tmp_path / name)])
-    for file in build_territory.SCENARIO_FILES:
+    for file in territory_builder.SCENARIO_FILES:
         assert (tmp_path / name / file).read_bytes() == (ROOT / "scenarios" / name / file).read_bytes(), file
 
 
@@ -127,7 +128,7 @@ def test_face_validity_a_fixed_site_for_an_average_catchment_sees_about_11_a_day
     Avranches (Manche) and the communes within 8 km hold 23,379 people, all within 20 minutes of its town
     hall. At the mature rate (uptake 1) the model's fixed site there sees the figure printed below.
     """
-    folder = build_territory.build_territory("avranches", radius_km=8, around="50025", out_dir=tmp_path / "avranches",
+    folder = territory_builder.build_territory("avranches", radius_km=8, around="50025", out_dir=tmp_path / "avranches",
                                              build_date="2026-11-29")
     cfg = load_config(["scenario.name=avranches", f"scenario.data_dir={folder}", "delivery=fixed", "demand=mature",
                        "experiment.weeks=8", "experiment.replications=5"])

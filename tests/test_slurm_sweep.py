@@ -18,8 +18,8 @@ from omegaconf import OmegaConf
 
 from conftest import ROOT
 from sim.cli import load_config
-from sim.experiment import run_experiment
-from sim.outputs import write_json
+from sim.study.experiment import run_experiment
+from sim.study.outputs import write_json
 
 SETTINGS = ["experiment.weeks=2", "experiment.replications=2", "frequency.visits_per_site_per_week=1",
             "output.print_table=false", "output.figures=false", "output.report=false", "output.requests=false"]

@@ -18,10 +18,11 @@ from conftest import ROOT
 from sim.__main__ import main
 from sim.cli import check
 from sim.config import OptimiseConfig
-from sim.errors import InputError
-from sim.sweep import (
-    FAILED, RUN, SweepCallback, SweepProgress, collect, complete_run, optimise, pareto_mask, start_run, write_table,
-)
+from sim.core.errors import InputError
+from sim.study.optimise import optimise, pareto_mask
+from sim.study.progress import SweepProgress
+from sim.study.runs import FAILED, RUN, complete_run, start_run
+from sim.sweep import SweepCallback, collect, write_table
 from sim.sweep import main as sweep_main
 
 SMALL = ["experiment.weeks=2", "experiment.replications=2", "output.print_table=false",
@@ -197,7 +198,7 @@ def test_a_set_up_that_leaves_needs_unmet_cannot_pass() -> None:
 
 def test_pareto_front_drops_dominated_and_incomplete_runs() -> None:
     table = pd.DataFrame({"cost": [1.0, 2.0, 2.0, 3.0, None], "share": [0.5, 0.5, 0.8, 0.7, 0.99]})
-    from sim.sweep import Target
+    from sim.study.optimise import Target
 
     assert list(pareto_mask(table, "cost", [Target("share", ">=", 0.0)])) == [True, False, True, False, False]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.errors import InputError
-from sim.territory import TravelModel, agent_travel, great_circle_km, load_territory, load_travel_matrix, reach
+from sim.core.errors import InputError
+from sim.core.territory import TravelModel, agent_travel, great_circle_km, load_territory, load_travel_matrix, reach
 
 ROOT = Path(__file__).resolve().parents[1]
 

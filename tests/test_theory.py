@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 try:
-    import sim.theory  # noqa: F401
+    import sim.core.theory  # noqa: F401
 except ModuleNotFoundError:  # repository not installed: run from the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,7 +30,7 @@ from benchmarks.baseline_mmc import (
     simulate_mmc_reneging_waits,
     simulate_mmc_waits,
 )
-from sim.theory import erlang_a, erlang_a_closed_form, erlang_b, erlang_c
+from sim.core.theory import erlang_a, erlang_a_closed_form, erlang_b, erlang_c
 
 # ---------------------------------------------------------------------------------------------
 # Independent reference computations

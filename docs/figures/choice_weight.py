@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import sim
-from sim.results import NO_SITE
+from sim.core.results import NO_SITE
 
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 60.0)
 REFERENCES = {"everyone earliest": ["choice=earliest"], "bookers by logit (w = 3)": ["choice=logit"]}

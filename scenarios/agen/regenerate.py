@@ -19,8 +19,8 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from sim import opendata  # noqa: E402  (needs the repository on the path)
-from sim.build_territory import build_territory  # noqa: E402
+from sim.build import opendata  # noqa: E402  (needs the repository on the path)
+from sim.build.territory_builder import build_territory  # noqa: E402
 
 BUILD_DATE = "2026-11-29"
 COMMAND = "python scenarios/agen/regenerate.py"

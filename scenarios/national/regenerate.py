@@ -22,9 +22,9 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from sim import opendata  # noqa: E402  (needs the repository on the path)
+from sim.build import opendata  # noqa: E402  (needs the repository on the path)
 from sim.config import DemandConfig, ServiceConfig  # noqa: E402
-from sim.territory import TravelModel, great_circle_km, load_territory, reach  # noqa: E402
+from sim.core.territory import TravelModel, great_circle_km, load_territory, reach  # noqa: E402
 
 FILES = ("communes.csv", "sites.csv", "scenario.yaml", "rota.csv", "travel_matrix.csv")
 MAX_TRAVEL_MIN = 20.0  # the model's default reach (citizens.max_travel_min)

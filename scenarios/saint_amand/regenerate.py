@@ -16,7 +16,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from sim.build_territory import build_territory  # noqa: E402  (needs the repository on the path)
+from sim.build.territory_builder import build_territory  # noqa: E402  (needs the repository on the path)
 
 BUILD_DATE = "2026-11-29"
 COMMAND = "python scenarios/saint_amand/regenerate.py"

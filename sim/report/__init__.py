@@ -1,7 +1,8 @@
 """Figures and the one-file HTML report of a run, and the figures of a sweep.
 
 `write_figures_and_report` is what `python -m sim` calls after writing the tables; notebooks reach the same
-figure functions through `Results.plot_*` or directly from `sim.report.figures` and `sim.report.sweep`.
+figures through `sim.api.Results.plot_*` (which call the `*_of` functions here) or directly from
+`sim.report.figures` and `sim.report.sweep`.
 """
 
 from __future__ import annotations
@@ -11,14 +12,41 @@ from typing import Callable, NamedTuple
 
 from matplotlib.figure import Figure
 
-from sim.experiment import Results
-from sim.outputs import write_atomic
 from sim.report.figures import agent_week, render, save, site_bars, territory_map, wait_ecdf, weekly_flow
 from sim.report.html import report_html
 from sim.report.sweep import cost_service_pareto, pareto_front, sweep_heatmap
+from sim.study.experiment import Results
+from sim.study.outputs import write_atomic
 
 FIGURES_DIR = "figures"
 REPORT = "report.html"
+
+
+def waits_of(results: Results, **kwargs) -> Figure:
+    """ECDFs of queue wait and access delay with the targets (see `sim.report.figures.wait_ecdf`)."""
+    return wait_ecdf(results.requests, results.summary, warmup_min=results.scenario.warmup_min, **kwargs)
+
+
+def sites_of(results: Results) -> Figure:
+    """Requests and p90 queue wait per site with CIs."""
+    return site_bars(results.kpis, results.scenario.territory)
+
+
+def agent_week_of(results: Results, agent: str | None = None, week: int | None = None, replication: int = 0) -> Figure:
+    """One agent's week as a timeline: driving, serving, idle at the desk."""
+    return agent_week(results.sessions, results.requests, results.scenario.territory, agent, week, replication)
+
+
+def map_of(results: Results, week: int | None = None, replication: int = 0, metric: str = "access_delay_days_mean",
+           vmax: float | None = None) -> Figure:
+    """Communes coloured by a KPI, sites, base and one week's tours."""
+    return territory_map(results.scenario.territory, results.kpis, results.sessions, week=week,
+                         replication=replication, metric=metric, vmax=vmax)
+
+
+def weekly_of(results: Results) -> Figure:
+    """Needs arising each week by outcome."""
+    return weekly_flow(results.kpis)
 
 
 class RunFigure(NamedTuple):
@@ -33,21 +61,21 @@ class RunFigure(NamedTuple):
 RUN_FIGURES: tuple[RunFigure, ...] = (
     RunFigure("waits", "Queue wait and access delay",
               "Empirical cumulative distributions over every request of every replication, targets dashed.",
-              Results.plot_waits),
+              waits_of),
     RunFigure("sites", "Requests and queue wait per site",
               "Mean over replications with 95% confidence intervals; the dashed line is the 20-minute target.",
-              Results.plot_sites),
+              sites_of),
     RunFigure("agent_week", "An agent's week",
               "Replication 0, first agent, first week with the most session days: driving, serving, and the desk "
               "open with nobody to serve.",
-              Results.plot_agent_week),
+              agent_week_of),
     RunFigure("map", "Territory",
               "Communes coloured by the mean access delay of their residents; lines are the agents' daily tours "
               "from the base in one week of replication 0.",
-              Results.plot_map),
+              map_of),
     RunFigure("weekly", "Weekly demand by outcome",
               "Needs by the week they arose, split by what became of them; error bars are the 95% CI of the total.",
-              Results.plot_weekly),
+              weekly_of),
 )
 
 
@@ -87,6 +115,7 @@ def write_figures_and_report(results: Results, out_dir: Path, figures: bool = Tr
 
 
 __all__ = [
-    "REPORT", "RUN_FIGURES", "agent_week", "cost_service_pareto", "draw_figures", "pareto_front", "run_figures", "site_bars",
-    "sweep_heatmap", "territory_map", "wait_ecdf", "weekly_flow", "write_figures_and_report", "write_report",
+    "REPORT", "RUN_FIGURES", "agent_week", "agent_week_of", "cost_service_pareto", "draw_figures", "map_of",
+    "pareto_front", "run_figures", "site_bars", "sites_of", "sweep_heatmap", "territory_map", "wait_ecdf",
+    "waits_of", "weekly_flow", "weekly_of", "write_figures_and_report", "write_report",
 ]

@@ -29,10 +29,10 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import PercentFormatter
 
-from sim.outputs import ROWS, write_atomic
-from sim.results import NO_SITE, WAIT_TARGET_MIN
-from sim.rota import DAY_MIN, WEEKDAYS
-from sim.territory import Territory
+from sim.core.results import NO_SITE, WAIT_TARGET_MIN
+from sim.core.territory import Territory
+from sim.core.units import DAY_MIN, WEEKDAYS
+from sim.study.outputs import ROWS, write_atomic
 
 ACCESS_TARGET_DAYS = 7.0
 """Target for the 90th percentile of access delay (days): no published figure, a week is assumed."""

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import shapely
 
-from sim import opendata
+from sim.build import opendata
 
 
 @functools.lru_cache(maxsize=8)

@@ -13,13 +13,13 @@ from html import escape
 from typing import Iterable, Mapping
 
 import pandas as pd
-from omegaconf import OmegaConf
 
-import sim
-from sim.experiment import Results
-from sim.outputs import ROWS
+from sim.cli import config_yaml
+from sim.core.results import NO_SITE
 from sim.report.assumptions import ASSUMPTIONS, config_value, show
-from sim.results import NO_SITE
+from sim.study.experiment import Results
+from sim.study.outputs import ROWS
+from sim.version import __version__
 
 SITE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("requests", "requests", "{:.1f}"),
@@ -156,7 +156,7 @@ def report_html(results: Results, figures: Mapping[str, tuple[str, str, bytes]])
 
     sections = [
         f"<h1>France Services en mobilité: {escape(scenario)}</h1>",
-        f"<p class=\"facts\">{facts(s)}. Simulator version {escape(sim.__version__)}.</p>",
+        f"<p class=\"facts\">{facts(s)}. Simulator version {escape(__version__)}.</p>",
         "<h2>Headline KPIs</h2>",
         "<p class=\"note\">Means over replications with 95% confidence intervals (t-interval, clipped at zero and, "
         "for shares, at 100%). Counts are per run (the needs arising over the simulated weeks); waits cover "
@@ -172,8 +172,7 @@ def report_html(results: Results, figures: Mapping[str, tuple[str, str, bytes]])
             "<h2>Weekly demand</h2>", fig("weekly"),
             "<h2>Assumptions and sources</h2>", assumptions_table(results),
         ]
-    config_yaml = OmegaConf.to_yaml(OmegaConf.structured(results.config))
-    sections += ["<h2>Configuration</h2>", f"<pre>{escape(config_yaml)}</pre>"]
+    sections += ["<h2>Configuration</h2>", f"<pre>{escape(config_yaml(results.config))}</pre>"]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

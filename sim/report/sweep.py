@@ -15,14 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from sim.report.figures import TARGET_COLOUR, kpi_label, styled, text
-
-
-def swept_parameters(sweep: pd.DataFrame) -> list[str]:
-    """The parameter columns of a sweep table: between `run` and `status`, else the dotted config paths."""
-    columns = list(sweep.columns)
-    if "run" in columns and "status" in columns:
-        return columns[columns.index("run") + 1:columns.index("status")]
-    return [c for c in columns if "." in c]
+from sim.study.optimise import nondominated, swept_columns
 
 
 def is_share(kpi: str) -> bool:
@@ -32,15 +25,7 @@ def is_share(kpi: str) -> bool:
 
 def pareto_front(cost: Sequence[float], service: Sequence[float]) -> np.ndarray:
     """Mask of the runs no other run beats on both lower cost and higher service (NaN rows never are)."""
-    c = np.asarray(cost, dtype=float)
-    s = np.asarray(service, dtype=float)
-    front = np.zeros(len(c), dtype=bool)
-    best = -np.inf
-    for i in np.lexsort((-s, c)):
-        if np.isfinite(c[i]) and np.isfinite(s[i]) and s[i] > best:
-            front[i] = True
-            best = s[i]
-    return front
+    return nondominated(np.column_stack([np.asarray(cost, dtype=float), -np.asarray(service, dtype=float)]))
 
 
 def _assignment(parameter: str, value: object) -> str:
@@ -69,7 +54,7 @@ def sweep_heatmap(sweep: pd.DataFrame, x: str, y: str, kpi: str) -> Figure:
     read n/a.
     """
     if sweep.duplicated([x, y]).any():
-        others = [p for p in swept_parameters(sweep) if p not in (x, y)]
+        others = [p for p in swept_columns(sweep) if p not in (x, y)]
         raise ValueError(f"several runs per ({x}, {y}); select one value of {', '.join(others) or 'the other columns'}")
     grid = sweep.pivot(index=y, columns=x, values=kpi).sort_index().sort_index(axis=1)
     fig = Figure(figsize=(1.6 + 1.1 * grid.shape[1], 1.4 + 0.75 * grid.shape[0]), layout="constrained")
@@ -103,7 +88,7 @@ def cost_service_pareto(sweep: pd.DataFrame, cost: str = "cost_per_served", serv
     """
     rows = sweep.dropna(subset=[cost, service]).reset_index(drop=True)
     front = pareto_front(rows[cost], rows[service])
-    params = swept_parameters(rows)
+    params = swept_columns(rows)
     fig = Figure(figsize=(8, 5.5), layout="constrained")
     ax = fig.subplots()
     xerr, yerr = _ci(rows, service), _ci(rows, cost)

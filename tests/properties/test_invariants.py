@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import load_config
-from sim.choice import RULES
-from sim.model import NO_SESSION, NO_SLOT, OUTCOMES, REFERRED, SERVED, run_replication
-from sim.scenario import build_scenario
+from sim.core.choice import RULES
+from sim.core.ledger import NO_SESSION, NO_SLOT, OUTCOMES, REFERRED, SERVED
+from sim.core.model import run_replication
+from sim.build.scenario import build_scenario
 
 configs = st.fixed_dictionaries({
     "staffing.agents": st.integers(1, 3),

@@ -13,8 +13,8 @@ import pytest
 from scipy import stats
 
 from sim.cli import load_config
-from sim.experiment import run_experiment
-from sim.theory import erlang_a, erlang_c
+from sim.study.experiment import run_experiment
+from sim.core.theory import erlang_a, erlang_c
 
 REPS = 10
 CONFIDENCE = 0.999

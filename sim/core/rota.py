@@ -1,4 +1,4 @@
-"""Who holds which session where and when: built from staffing x frequency, or read from a rota file.
+"""Who holds which session where and when: the rota, its checks, and rota files.
 
 A rota is a list of rows (agent, site, start, end). A session is one opening of one site's desk: the rows
 at one site whose hours overlap or touch make one session, from the first start to the last end, so that
@@ -8,7 +8,6 @@ first simulated week.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +15,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.errors import InputError
-from sim.territory import Territory, TravelTimes
-
-DAY_MIN = 1440.0
-WEEK_MIN = 7 * DAY_MIN
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from sim.core.errors import InputError
+from sim.core.territory import Territory, TravelTimes
+from sim.core.units import DAY_MIN, WEEKDAYS, hhmm, parse_hhmm
 
 
 @dataclass(frozen=True)
@@ -62,12 +58,7 @@ class Rota:
         return [(int(self.row_agent[lo]), int(day[lo]), np.arange(lo, hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
-def _hhmm(minutes: float) -> str:
-    m = int(round(minutes % DAY_MIN))
-    return f"{m // 60:02d}:{m % 60:02d}"
-
-
-def _from_rows(names: tuple[str, ...], agent: np.ndarray, site: np.ndarray, start: np.ndarray, end: np.ndarray) -> Rota:
+def from_rows(names: tuple[str, ...], agent: np.ndarray, site: np.ndarray, start: np.ndarray, end: np.ndarray) -> Rota:
     """Group (agent, site, start, end) rows into sessions: rows at one site whose hours overlap or touch share
     one desk, open from the first start to the last end. Sessions sorted by start then site."""
     agent = np.asarray(agent, dtype=np.int32)
@@ -158,12 +149,12 @@ def check_rota(rota: Rota, travel: TravelTimes, workday_max_min: float, territor
         a = b - 1
         here, there = territory.site_id[sites[a]], territory.site_id[sites[b]]
         if clash[b]:
-            raise InputError("rota", f"agent {name} is needed at {here} and {there} at once {when} at {_hhmm(start[b])}")
+            raise InputError("rota", f"agent {name} is needed at {here} and {there} at once {when} at {hhmm(start[b])}")
         via = " via the base" if first_of_day[b] else ""
         raise InputError(
             "rota",
-            f"agent {name} {when} has {gap[b]:.0f} min from {here} (ends {_hhmm(end[a])}) to {there} (starts "
-            f"{_hhmm(start[b])}) but the drive{via} takes {need[b]:.0f} min: {need[b] - gap[b]:.0f} min missing",
+            f"agent {name} {when} has {gap[b]:.0f} min from {here} (ends {hhmm(end[a])}) to {there} (starts "
+            f"{hhmm(start[b])}) but the drive{via} takes {need[b]:.0f} min: {need[b] - gap[b]:.0f} min missing",
         )
     rows = np.arange(lo[g], hi[g])
     work_g = float((end[rows] - start[rows]).sum() + before_min[rows].sum() + after_min[rows[-1]])
@@ -172,113 +163,6 @@ def check_rota(rota: Rota, travel: TravelTimes, workday_max_min: float, territor
         f"agent {name} {when} needs {work_g / 60:.2f} h of sessions and driving, "
         f"more than the {workday_max_min / 60:g} h working day by {(work_g - workday_max_min) / 60:.2f} h",
     )
-
-
-def cycle_weeks(visits_per_site_per_week: float) -> int:
-    """Smallest number of weeks in which every site gets a whole number of visits."""
-    for k in range(1, 53):
-        if abs(k * visits_per_site_per_week - round(k * visits_per_site_per_week)) < 1e-6:
-            return k
-    raise InputError(
-        "frequency.visits_per_site_per_week",
-        f"{visits_per_site_per_week} visits a week gives no whole number of visits within a year's cycle",
-    )
-
-
-def tour_order(travel: TravelTimes) -> np.ndarray:
-    """Order sites along one closed tour from the base: nearest neighbour, then 2-opt improvement."""
-    m = travel.minutes
-    base = m.shape[0] - 1
-    n = base
-    unvisited = set(range(n))
-    tour = [base]
-    while unvisited:
-        last = tour[-1]
-        nxt = min(unvisited, key=lambda s: (m[last, s], s))
-        tour.append(nxt)
-        unvisited.remove(nxt)
-    tour.append(base)
-    path = np.array(tour)
-    improved = n > 2
-    while improved:
-        improved = False
-        for i in range(1, len(path) - 2):
-            a, b = path[i - 1], path[i]
-            c, d = path[i + 1 : -1], path[i + 2 :]
-            delta = m[a, c] + m[b, d] - m[a, b] - m[c, d]
-            j = int(np.argmin(delta))
-            if delta[j] < -1e-9:
-                path[i : i + j + 2] = path[i : i + j + 2][::-1]
-                improved = True
-    return path[1:-1]
-
-
-def _best_day_order(sites: list[int], travel: TravelTimes) -> list[int]:
-    """Order one agent's sites of a day to minimise driving from base and back (exhaustive for <= 6)."""
-    base = travel.minutes.shape[0] - 1
-    m = travel.minutes
-    if len(sites) > 6 or len(sites) < 2:
-        return sites
-    best = min(
-        itertools.permutations(sites),
-        key=lambda p: (m[base, p[0]] + sum(m[a, b] for a, b in zip(p, p[1:])) + m[p[-1], base], p),
-    )
-    return list(best)
-
-
-def build_rota(
-    territory: Territory,
-    travel: TravelTimes,
-    agents: int,
-    visits_per_site_per_week: float,
-    pattern: list[tuple[float, float]],
-    working_days: list[int],
-    weeks: int,
-) -> Rota:
-    """A deterministic rota: sites ordered along one tour, visits spread evenly over a repeating cycle.
-
-    Consecutive sites of the tour share a day and an agent, so each day's driving stays local; each
-    agent's day is then ordered to minimise driving. Visits of a site are spaced evenly over the cycle.
-    """
-    n_sites = territory.n_sites
-    k = cycle_weeks(visits_per_site_per_week)
-    per_site = int(round(k * visits_per_site_per_week))
-    days = sorted(working_days)
-    per_day = agents * len(pattern)
-    visits = n_sites * per_site
-    capacity = per_day * len(days) * k
-    if visits > capacity:
-        need, give = visits / k, capacity / k
-        raise InputError(
-            "frequency.visits_per_site_per_week",
-            f"{n_sites} sites x {visits_per_site_per_week:g} visits a week need {need:g} sessions a week but "
-            f"{agents} agent(s) x {len(days)} days x {len(pattern)} sessions give {give:g} (short by {need - give:g} a week)",
-        )
-    sequence = np.tile(tour_order(travel), per_site)
-    cycle_days = [(w, d) for w in range(k) for d in days]
-    cuts = (np.arange(len(cycle_days) + 1) * visits) // len(cycle_days)
-    rows: list[tuple[int, int, int, float, float]] = []  # (agent, cycle_day_index, site, start_tod, end_tod)
-    for j, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
-        todays = list(sequence[lo:hi])
-        shares = (np.arange(agents + 1) * len(todays)) // agents
-        for a in range(agents):
-            mine = _best_day_order([int(s) for s in todays[shares[a] : shares[a + 1]]], travel)
-            for (start, end), site in zip(pattern, mine):
-                rows.append((a, j, site, start, end))
-    total_weeks = int(np.ceil(weeks / k)) * k
-    agent, site, start, end = [], [], [], []
-    for rep in range(total_weeks // k):
-        for a, j, s, t0, t1 in rows:
-            w, d = cycle_days[j]
-            day = (rep * k + w) * 7 + d
-            if day >= weeks * 7:
-                continue
-            agent.append(a)
-            site.append(s)
-            start.append(day * DAY_MIN + t0)
-            end.append(day * DAY_MIN + t1)
-    names = tuple(f"agent{a + 1}" for a in range(agents))
-    return _from_rows(names, np.array(agent, dtype=np.int32), np.array(site, dtype=np.int32), np.array(start), np.array(end))
 
 
 def _weekday(value: object, field: str) -> int:
@@ -295,8 +179,6 @@ def load_rota_file(path: Path, territory: Territory, weeks: int) -> Rota:
 
     `week` (1-based, optional) places a row in a cycle of max(week) weeks that repeats over the run.
     """
-    from sim.config import parse_hhmm
-
     if not path.is_file():
         raise InputError("scenario.rota_file", f"file not found: {path}")
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -362,4 +244,4 @@ def load_rota_file(path: Path, territory: Territory, weeks: int) -> Rota:
     site = np.tile(np.array(site, dtype=np.int32), reps)[keep]
     start = day * DAY_MIN + np.tile(np.array(t0), reps)[keep]
     end = day * DAY_MIN + np.tile(np.array(t1), reps)[keep]
-    return _from_rows(names, agent, site, start, end)
+    return from_rows(names, agent, site, start, end)

@@ -12,27 +12,27 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import pandas as pd
 from tqdm import tqdm
 
+from sim.build.scenario import build_scenario
 from sim.config import Config
-from sim.errors import InputError
-from sim.model import run_replication
-from sim.replications import PrecisionRule
-from sim.results import aggregate, replication_kpis, request_table, session_table, summary
-from sim.scenario import Scenario, build_scenario
-
-if TYPE_CHECKING:
-    import pathlib
-
-    import matplotlib.figure
+from sim.core.errors import InputError
+from sim.core.model import run_replication
+from sim.core.results import aggregate, replication_kpis, request_table, session_table, summary
+from sim.core.scenario import Scenario
+from sim.core.units import DAY_MIN
+from sim.study.replications import PrecisionRule
 
 
 @dataclass
 class Results:
-    """A run's outputs as DataFrames: per-request log, agents' sessions, tidy KPIs with CIs, summary."""
+    """A run's outputs as DataFrames: per-request log, agents' sessions, tidy KPIs with CIs, summary.
+
+    `sim.run` and `sim.load` return `sim.api.Results`, the same with figures and the report.
+    """
 
     summary: dict
     kpis: pd.DataFrame
@@ -47,44 +47,6 @@ class Results:
         """Rows of one metric at one scope, indexed by key."""
         k = self.kpis
         return k[(k["metric"] == metric) & (k["scope"] == scope)].set_index("key")
-
-    def plot_waits(self, **kwargs) -> "matplotlib.figure.Figure":
-        """ECDFs of queue wait and access delay with the targets (see `sim.report.figures.wait_ecdf`)."""
-        from sim.report.figures import wait_ecdf
-
-        return wait_ecdf(self.requests, self.summary, warmup_min=self.scenario.warmup_min, **kwargs)
-
-    def plot_sites(self) -> "matplotlib.figure.Figure":
-        """Requests and p90 queue wait per site with CIs."""
-        from sim.report.figures import site_bars
-
-        return site_bars(self.kpis, self.scenario.territory)
-
-    def plot_agent_week(self, agent: str | None = None, week: int | None = None, replication: int = 0) -> "matplotlib.figure.Figure":
-        """One agent's week as a timeline: driving, serving, idle at the desk."""
-        from sim.report.figures import agent_week
-
-        return agent_week(self.sessions, self.requests, self.scenario.territory, agent, week, replication)
-
-    def plot_map(self, week: int | None = None, replication: int = 0, metric: str = "access_delay_days_mean",
-                 vmax: float | None = None) -> "matplotlib.figure.Figure":
-        """Communes coloured by a KPI, sites, base and one week's tours."""
-        from sim.report.figures import territory_map
-
-        return territory_map(self.scenario.territory, self.kpis, self.sessions, week=week, replication=replication,
-                             metric=metric, vmax=vmax)
-
-    def plot_weekly(self) -> "matplotlib.figure.Figure":
-        """Needs arising each week by outcome."""
-        from sim.report.figures import weekly_flow
-
-        return weekly_flow(self.kpis)
-
-    def report(self, path: "str | pathlib.Path") -> "pathlib.Path":
-        """Write the self-contained HTML report of this run to `path`."""
-        from sim.report import write_report
-
-        return write_report(self, path)
 
 
 Replication = tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]
@@ -166,7 +128,7 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
         "weeks": cfg.experiment.weeks if cfg.scenario.kind == "territory" else None,
         "agents": len(scenario.rota.agent_names),
         "sites": scenario.territory.n_sites,
-        "sessions": int((scenario.rota.session_start < max(scenario.analysis_days, 1) * 1440.0).sum()),
+        "sessions": int((scenario.rota.session_start < max(scenario.days, 1) * DAY_MIN).sum()),
     }
     if rule is not None:
         facts["replications_auto"] = rule.report()

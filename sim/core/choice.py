@@ -23,9 +23,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from sim.rota import DAY_MIN, Rota
-from sim.streams import keyed_uniform
-from sim.territory import Reach
+from sim.core.rota import Rota
+from sim.core.streams import keyed_uniform
+from sim.core.territory import Reach
+from sim.core.units import DAY_MIN
 
 CHUNK = 1 << 20  # citizens per block, bounding the (citizens x reachable sites) temporaries
 NOBODY = np.iinfo(np.int64).max  # full_from of a session that never fills

@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+
+from sim.core.stats import t_half_width
 
 
 def relative_precision(values: list[float]) -> float:
@@ -22,7 +23,7 @@ def relative_precision(values: list[float]) -> float:
     x = np.asarray(values, dtype=float)
     if len(x) < 2 or not np.isfinite(x).all():
         return math.inf
-    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    half = float(t_half_width(x.std(ddof=1), len(x)))
     mean = abs(float(x.mean()))
     if half == 0:
         return 0.0

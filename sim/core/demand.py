@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DAY_MIN = 1440.0
+from sim.core.units import DAY_MIN
+
+OPERATORS: tuple[str, ...] = (
+    "la_poste", "caf", "pole_emploi", "cnam", "cnav", "msa", "interieur", "justice", "dgfip",
+)
+"""The nine national operators whose paperwork France Services handles."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from sim.experiment import Results
+from sim.study.experiment import Results
 
 SUMMARY = "summary.json"
 

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 from scipy.spatial import cKDTree
 
-from sim.errors import InputError
+from sim.core.errors import InputError
 
 VENUES: tuple[str, ...] = ("mairie", "post_office", "apc", "relais", "digital_centre", "bus_stop")
 EARTH_RADIUS_KM = 6371.0088

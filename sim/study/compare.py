@@ -14,15 +14,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sim.build.scenario import build_scenario
 from sim.config import Config
-from sim.errors import InputError
-from sim.experiment import Results, run_experiment
-from sim.outputs import ROWS, write_atomic, write_outputs
-from sim.scenario import build_scenario
+from sim.core.errors import InputError
+from sim.core.stats import t_half_width
+from sim.study.experiment import Results, run_experiment
+from sim.study.outputs import ROWS, write_atomic, write_outputs
 
 COMPARED: tuple[str, ...] = (
     "seen_per_week", "no_session", "no_slot", "share_needs_met_within_7d", "access_delay_days_mean",
@@ -47,27 +46,13 @@ class Comparison:
     table: pd.DataFrame  # variant, metric, mean, ci_low, ci_high, diff, diff_ci_low, diff_ci_high, pairs
 
 
-def variant_configs(overrides: list[str], variants: dict[str, list[str]]) -> dict[str, Config]:
-    """Each variant's configuration: the run's overrides, then the variant's own."""
-    from sim.cli import load_config
-
-    configs = {}
-    for name, extra in variants.items():
-        try:
-            configs[name] = load_config([*overrides, *extra])
-        except InputError as exc:
-            raise InputError(f"experiment.variants.{name}", str(exc)) from None
-    return configs
-
-
 def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval of other - reference over the replications both have, per metric."""
     ref = reference.pivot(index="replication", columns="metric", values="value")
     diff = other.pivot(index="replication", columns="metric", values="value").sub(ref).dropna(how="all")
     n = diff.count()
     mean, sd = diff.mean(), diff.std()
-    half = pd.Series(stats.t.ppf(0.975, np.maximum(n - 1, 1)), index=n.index) * sd / np.sqrt(n)
-    half = half.where(n > 1)
+    half = pd.Series(t_half_width(sd.to_numpy(), n.to_numpy()), index=n.index)
     return pd.DataFrame({"diff": mean, "diff_ci_low": mean - half, "diff_ci_high": mean + half, "pairs": n})
 
 
@@ -135,18 +120,3 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> Path:
     path = out_dir / COMPARISON
     write_atomic(path, lambda tmp: comparison.table.to_csv(tmp, index=False, float_format="%.10g"))
     return path
-
-
-def run_from_hydra(config: Config, out_dir: Path) -> None:
-    """The comparison of a `python -m sim` run whose experiment lists variants: run, write, print."""
-    from hydra.core.hydra_config import HydraConfig
-
-    hydra_cfg = HydraConfig.get()
-    overrides = list(hydra_cfg.overrides.task)
-    title = hydra_cfg.runtime.choices.get("experiment") or "comparison"
-    e = config.experiment
-    comparison = compare(variant_configs(overrides, dict(e.variants)), e.reference, title, config.output.requests)
-    write_comparison(comparison, out_dir)
-    if config.output.print_table:
-        print(format_comparison(comparison))
-        print(f"outputs: {out_dir}")

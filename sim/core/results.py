@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from sim.config import OPERATORS
-from sim.model import GAVE_UP, NO_SESSION, NO_SLOT, OUTCOMES, REFERRED, RENEGED, SERVED, TURNED_AWAY, ReplicationLog
-from sim.rota import DAY_MIN
-from sim.scenario import Scenario
+from sim.core.ledger import GAVE_UP, NO_SESSION, NO_SLOT, OUTCOMES, REFERRED, RENEGED, SERVED, TURNED_AWAY
+from sim.core.model import ReplicationLog
+from sim.core.scenario import Scenario
+from sim.core.stats import t_half_width
+from sim.core.units import DAY_MIN, WEEK_MIN
 
 WAIT_TARGET_MIN = 20.0
 NEED_MET_DAYS = 7.0  # share_needs_met_within_7d: seen at a desk within this many days of the need
@@ -67,10 +67,10 @@ def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
         "replication": np.full(len(outcome), replication, dtype=np.int16),
         "request": np.arange(len(outcome), dtype=np.int32),
         "commune": pd.Categorical.from_codes(p.commune, categories=list(t.commune_insee)),
-        "operator": pd.Categorical.from_codes(p.operator.astype(np.int16), categories=list(OPERATORS) if scenario.mmc is None else ["mmc"]),
+        "operator": pd.Categorical.from_codes(p.operator.astype(np.int16), categories=list(scenario.operators)),
         "site": pd.Categorical.from_codes(site, categories=list(t.site_id)),
         "session": session,
-        "week": (p.need_min // (7 * DAY_MIN)).astype(np.int16) + 1,
+        "week": (p.need_min // WEEK_MIN).astype(np.int16) + 1,
         "booker": p.booker,
         "appointment": p.booker & (p.session >= 0),
         "need_min": p.need_min,
@@ -151,7 +151,7 @@ def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.where(defined, numerator / np.where(defined, denominator, 1.0), np.nan)
 
 
-def _request_metrics(scenario: Scenario, df: pd.DataFrame, code: np.ndarray, keys: list[str]) -> pd.DataFrame:
+def request_metrics(scenario: Scenario, df: pd.DataFrame, code: np.ndarray, keys: list[str]) -> pd.DataFrame:
     """Counts by outcome and wait statistics, one row per key in `keys` (`code`: each request's key)."""
     k = len(keys)
     outcome = df["outcome"].cat.codes.to_numpy().astype(np.int64)
@@ -173,7 +173,7 @@ def _request_metrics(scenario: Scenario, df: pd.DataFrame, code: np.ndarray, key
     out["share_wait_le_20min"] = _mean_by_key(code[reached], on_time.astype(float), k)
     _stats(out, "access_delay_days", code[reached], df["access_delay_days"].to_numpy()[reached], k)
     # seen at a desk within the analysed weeks: what the agents' cost over the same weeks pays for
-    in_window = seen & (start < scenario.demand_days * DAY_MIN)
+    in_window = seen & (start < scenario.days * DAY_MIN)
     out["seen_in_window"] = _by_key(code, k, in_window.astype(float))
     return pd.DataFrame(out, index=pd.Index(keys, name="key"))
 
@@ -200,7 +200,7 @@ def _scope_codes(scenario: Scenario, df: pd.DataFrame, scope: str) -> tuple[np.n
         code = df["site"].cat.codes.to_numpy().astype(np.int64)
         return np.where(code >= 0, code, t.n_sites), [*t.site_id.tolist(), NO_SITE]
     if scope == "week":
-        weeks = max(int(round(scenario.demand_days / 7)), 1)
+        weeks = max(int(round(scenario.days / 7)), 1)
         return np.clip(df["week"].to_numpy().astype(np.int64) - 1, 0, weeks - 1), [str(w) for w in range(1, weeks + 1)]
     column = df[scope]
     return column.cat.codes.to_numpy().astype(np.int64), [str(c) for c in column.cat.categories]
@@ -210,7 +210,7 @@ def _agent_metrics(scenario: Scenario, log: ReplicationLog, by: str | None) -> p
     """Agent time (serving, idle in session, driving), km and cost over the analysed days, every key included."""
     rota = scenario.rota
     start = rota.row_start
-    keep = start < scenario.analysis_days * DAY_MIN
+    keep = start < scenario.days * DAY_MIN
     opened = log.opened_min
     end = rota.row_end
     present = np.where(opened < end, np.maximum(log.left_min, end) - opened, 0.0)  # never opened: 0
@@ -243,13 +243,13 @@ def _agent_metrics(scenario: Scenario, log: ReplicationLog, by: str | None) -> p
 
 def replication_kpis(scenario: Scenario, log: ReplicationLog, requests: pd.DataFrame) -> pd.DataFrame:
     """Tidy KPIs of one replication: scope, key, metric, value."""
-    if scenario.mmc is not None:
-        return _mmc_kpis(scenario, log, requests)
+    if scenario.queue is not None:
+        return scenario.queue.kpis(scenario, log, requests)
     parts = []
-    weeks = scenario.demand_days / 7.0
+    weeks = scenario.days / 7.0
     for scope in SCOPES:
         code, keys = _scope_codes(scenario, requests, scope)
-        m = _request_metrics(scenario, requests, code, keys)
+        m = request_metrics(scenario, requests, code, keys)
         if scope in ("overall", "commune"):
             m["own_site_share"] = _own_site_share(scenario, requests, code, len(keys))
         if scope in ("overall", "site"):
@@ -258,27 +258,12 @@ def replication_kpis(scenario: Scenario, log: ReplicationLog, requests: pd.DataF
             m["cost_per_served"] = _share(m["cost"].to_numpy(), m["seen_in_window"].to_numpy())
         if scope == "overall":
             m["seen_per_week"] = m["seen_in_window"] / weeks
-        parts.append(_tidy(m.drop(columns="seen_in_window"), scope))
-    parts.append(_tidy(_agent_metrics(scenario, log, "agent"), "agent"))
+        parts.append(tidy(m.drop(columns="seen_in_window"), scope))
+    parts.append(tidy(_agent_metrics(scenario, log, "agent"), "agent"))
     return pd.concat(parts, ignore_index=True)
 
 
-def _mmc_kpis(scenario: Scenario, log: ReplicationLog, requests: pd.DataFrame) -> pd.DataFrame:
-    """Queueing-theory scenario: KPIs over requests arriving after the warm-up."""
-    df = requests[requests["need_min"].to_numpy() >= scenario.warmup_min]
-    m = _request_metrics(scenario, df, np.zeros(len(df), dtype=np.int64), ["all"]).drop(columns="seen_in_window")
-    wait = df["queue_wait_min"].to_numpy()
-    m["p_wait"] = float(np.mean(wait > 0)) if len(df) else np.nan
-    m["abandon_share"] = float(np.mean(df["outcome"].cat.codes.to_numpy() == RENEGED)) if len(df) else np.nan
-    m["queue_wait_all_min_mean"] = float(np.mean(wait)) if len(df) else np.nan
-    span = scenario.mmc.hours * 60.0 - scenario.warmup_min
-    busy = np.nansum(np.clip(log.service_end_min, scenario.warmup_min, scenario.mmc.hours * 60.0)
-                     - np.clip(log.service_start_min, scenario.warmup_min, scenario.mmc.hours * 60.0))
-    m["agent_utilisation"] = busy / (scenario.mmc.servers * span)
-    return _tidy(m, "overall")
-
-
-def _tidy(wide: pd.DataFrame, scope: str) -> pd.DataFrame:
+def tidy(wide: pd.DataFrame, scope: str) -> pd.DataFrame:
     long = wide.rename_axis("key").reset_index().melt(id_vars="key", var_name="metric", value_name="value")
     long.insert(0, "scope", scope)
     return long
@@ -289,8 +274,7 @@ def aggregate(per_replication: list[pd.DataFrame]) -> pd.DataFrame:
     all_reps = pd.concat([df.assign(replication=r) for r, df in enumerate(per_replication)], ignore_index=True)
     g = all_reps.dropna(subset=["value"]).groupby(["scope", "key", "metric"], sort=False)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
-    half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
-    half = half.where(out["n"] > 1)
+    half = pd.Series(t_half_width(out["sd"].to_numpy(), out["n"].to_numpy()), index=out.index)
     # every KPI is non-negative and shares cannot exceed 1: clip the t-interval to the possible range
     out["ci_low"] = (out["mean"] - half).clip(lower=0.0)
     out["ci_high"] = (out["mean"] + half).where(~out["metric"].isin(BOUNDED_BY_ONE), (out["mean"] + half).clip(upper=1.0))

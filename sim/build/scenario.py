@@ -1,0 +1,74 @@
+"""From a validated configuration to a `Scenario` ready to simulate: territory, delivery, rota, checks.
+
+Building it reads and checks every input file, so bad data is refused before any output is written.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.build.delivery import mode
+from sim.build.delivery.vehicles import shared_vehicle
+from sim.build.paths import resolve_path, scenario_dir
+from sim.config import Config
+from sim.core.choice import SessionIndex, make_rule
+from sim.core.demand import OPERATORS, daily_rate
+from sim.core.errors import InputError
+from sim.core.mmc import QueueCheck
+from sim.core.rota import check_rota, day_plan
+from sim.core.scenario import Citizens, Scenario
+from sim.core.territory import TravelModel, load_territory, load_travel_matrix, reach
+
+
+def citizens_of(cfg: Config) -> Citizens:
+    """The citizens' behaviour of the configuration, with their choice rules."""
+    c, ch = cfg.citizens, cfg.citizens.choice
+    params = {"weight_min_per_day": ch.weight_min_per_day, "logit_scale_min": ch.logit_scale_min}
+    return Citizens(
+        walk_in=make_rule(ch.walk_in, **params), booker=make_rule(ch.booker, **params),
+        appointment_share=c.appointment_share, slot_min=c.slot_min, arrival_profile=c.arrival_profile,
+        front_loaded_shape=c.front_loaded_shape, patience_mean_min=c.patience_mean_min, p_return=c.p_return,
+        horizon_days=c.horizon_days,
+    )
+
+
+def queue_check(cfg: Config) -> QueueCheck:
+    """The queueing-theory scenario's queue (`scenario=mmc`)."""
+    m = cfg.mmc
+    return QueueCheck(m.arrival_rate_per_hour, m.service_rate_per_hour, m.servers, m.patience_rate_per_hour,
+                      m.hours, m.warmup_hours)
+
+
+def build_scenario(cfg: Config) -> Scenario:
+    """Load and check the scenario's data, deliver the sites and rota, index the sessions."""
+    if cfg.scenario.kind == "mmc":
+        return queue_check(cfg).scenario(citizens_of(cfg), cfg.staffing.cost_per_agent_hour, cfg.staffing.cost_per_km)
+    delivery = mode(cfg)
+    territory = load_territory(scenario_dir(cfg), cfg.scenario.name)
+    overrides = None
+    if cfg.scenario.travel_matrix:
+        overrides = load_travel_matrix(resolve_path(cfg.scenario.travel_matrix), territory)
+    model = TravelModel(cfg.travel.detour_factor, cfg.travel.speed_kmh, overrides)
+
+    weeks = cfg.experiment.weeks
+    # The rota runs on past the demand so that late needs can still find a session within the horizon.
+    rota_weeks = weeks + int(np.ceil(cfg.citizens.horizon_days / 7.0))
+    territory, travel, rota = delivery.deliver(cfg, territory, model, rota_weeks)
+    if not np.isfinite(rota.session_start).all() or rota.n_sessions == 0:
+        raise InputError("rota", "has no sessions")
+    check_rota(rota, travel, cfg.staffing.workday_max_h * 60.0, territory)
+    rch = reach(territory, model, cfg.citizens.max_travel_min)
+    before_min, km_before, after_min, km_after = day_plan(rota, travel)
+    before_km, after_km = shared_vehicle(rota, km_before, km_after)
+    share = np.array([cfg.demand.operator_share.get(op, 0.0) for op in OPERATORS])
+    medians = np.array([cfg.service.median_min_by_operator.get(op, cfg.service.median_min) for op in OPERATORS])
+    return Scenario(
+        name=cfg.scenario.name, territory=territory, travel=travel, rota=rota, reach=rch,
+        index=SessionIndex.build(rota, rch), drive_before_min=before_min, km_before=before_km,
+        drive_after_min=after_min, km_after=after_km,
+        rate_per_day=daily_rate(territory.population, cfg.demand.rate_per_1000_per_day, cfg.demand.uptake, share),
+        weekday_profile=np.array(cfg.demand.weekday_profile, dtype=float), days=weeks * 7,
+        service_median_min=medians, service_sigma=cfg.service.sigma, service_distribution=cfg.service.distribution,
+        referred_share=cfg.service.referred_share, citizens=citizens_of(cfg),
+        cost_per_agent_hour=cfg.staffing.cost_per_agent_hour, cost_per_km=cfg.staffing.cost_per_km,
+    )
