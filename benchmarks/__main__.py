@@ -61,7 +61,7 @@ def report_mmc(r: dict) -> list[str]:
     return [
         f"(a) M/M/5 at load 0.9, {r['customers']:,} customers, best of the repeats",
         f"    minimal SimPy M/M/c (benchmarks/baseline_mmc.py)  {us * base:6.2f} us/customer",
-        f"    model, SimPy part (sim.model.simulate)          {us * r['simpy_s_per_request']:6.2f} us/request"
+        f"    model, SimPy part (sim.core.model.simulate)     {us * r['simpy_s_per_request']:6.2f} us/request"
         f"   {r['simpy_s_per_request'] / base:4.2f}x baseline",
         f"    model, end to end (run_experiment)              {us * r['end_to_end_s_per_request']:6.2f} us/request"
         f"   {r['end_to_end_s_per_request'] / base:4.2f}x baseline   (goal <= 1.5x; process peak {r['peak_mb']:.0f} MB)",

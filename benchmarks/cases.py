@@ -6,7 +6,7 @@ Each case runs in a fresh interpreter (started by `python -m benchmarks`), so it
 
 - `mmc`: the model on the mmc scenario against the minimal SimPy M/M/c of `benchmarks.baseline_mmc`,
   with the same parameters and number of customers, repeats interleaved. Reported per request: the
-  SimPy part alone (`sim.model.simulate`) and end to end (`run_experiment`: building the scenario,
+  SimPy part alone (`sim.core.model.simulate`) and end to end (`run_experiment`: building the scenario,
   drawing the plan, simulating, the request table, KPIs and their aggregation).
 - `default`: `run_experiment` on the default configuration (what `python -m sim` runs, without writing
   files).

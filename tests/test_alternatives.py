@@ -98,3 +98,36 @@ def test_unknown_delivery_model_is_refused() -> None:
         load_config(["delivery.model=boat"])
     with pytest.raises(InputError, match="delivery.planner: must be one of optimal, simple"):
         load_config(["delivery.planner=best"])
+
+
+def test_a_delivery_mode_registered_in_a_test_module_runs_end_to_end() -> None:
+    import numpy as np
+
+    from sim.build.delivery import MODES, register
+    from sim.build.delivery.fixed import fixed_site
+    from sim.config import parse_session_pattern
+    from sim.core.rota import from_rows
+    from sim.core.territory import agent_travel
+    from sim.core.units import DAY_MIN
+
+    def check(cfg) -> None:
+        parse_session_pattern([cfg.delivery.params.get("session", "")], "delivery.params.session")
+
+    @register("mornings", check=check)
+    def deliver(cfg, territory, model, weeks):
+        """One agent, every working morning at the town hall of the most populous commune."""
+        territory = fixed_site(territory, None)
+        (t0, t1), = parse_session_pattern([cfg.delivery.params["session"]], "delivery.params.session")
+        days = [w * 7 + d for w in range(weeks) for d in cfg.frequency.working_days]
+        rota = from_rows(("agent1",), np.zeros(len(days), np.int32), np.zeros(len(days), np.int32),
+                         np.array(days) * DAY_MIN + t0, np.array(days) * DAY_MIN + t1)
+        return territory, agent_travel(territory, model), rota
+
+    try:
+        res = run_experiment(load_config(["delivery.model=mornings", "+delivery.params.session=09:00-12:00",
+                                          "experiment.weeks=2", "experiment.replications=2"]), keep_requests=False)
+        assert res.summary["sites"] == 1 and res.summary["sessions"] == 10 and res.summary["served"] > 0
+        with pytest.raises(InputError, match="delivery.params.session"):
+            load_config(["delivery.model=mornings", "+delivery.params.session=noon"])
+    finally:
+        del MODES["mornings"]

@@ -1,14 +1,9 @@
-"""The territory builder: a scenario folder for a territory chosen in the open data (`python -m sim.build_territory`).
+"""The territory builder: a scenario folder for a territory chosen in the open data.
 
-    python -m sim.build_territory NAME --canton 5934
-    python -m sim.build_territory NAME --epci 200041960 | --departement 59 | --insee 59526,59009
-    python -m sim.build_territory NAME --radius-km 15 --around 59526
-
-writes communes.csv, sites.csv, scenario.yaml and README.md into scenarios/NAME (format in
-scenarios/README.md). Candidate sites are the town halls of every commune (--sites all), of the N most
-populous (--sites top:N) or of none (--sites none), plus the rows of --extra-sites. The files are built in
-a temporary folder beside the target and moved into place only when all of them are ready, so bad input
-writes nothing; it is reported as one line on stderr with exit code 2.
+`build_territory` selects a canton, EPCI, département, list of communes or disc around a commune, takes
+their town halls (all, the N most populous, or none) and extra rows as candidate sites, places the base,
+and writes communes.csv, sites.csv, scenario.yaml and README.md (format in scenarios/README.md) all at
+once, so bad input writes nothing. `python -m sim.build_territory` is its command line.
 """
 
 from __future__ import annotations

@@ -174,11 +174,8 @@ def _weekday(value: object, field: str) -> int:
     raise InputError(field, f"expected a weekday 0-6 (Monday = 0) or mon..sun, got {value!r}")
 
 
-def load_rota_file(path: Path, territory: Territory, weeks: int) -> Rota:
-    """Read an explicit rota (CSV or YAML rows: agent, week, weekday, site_id, start, end).
-
-    `week` (1-based, optional) places a row in a cycle of max(week) weeks that repeats over the run.
-    """
+def _read_rota_table(path: Path) -> pd.DataFrame:
+    """A rota file's rows as text (CSV, or YAML: a list of sessions or a mapping with `sessions`)."""
     if not path.is_file():
         raise InputError("scenario.rota_file", f"file not found: {path}")
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -196,19 +193,23 @@ def load_rota_file(path: Path, territory: Territory, weeks: int) -> Rota:
             df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise InputError(str(path), f"malformed CSV ({str(exc).splitlines()[0]})") from None
-    need = ["agent", "weekday", "site_id", "start", "end"]
-    missing = [c for c in need if c not in df.columns]
+    missing = [c for c in ("agent", "weekday", "site_id", "start", "end") if c not in df.columns]
     if missing:
         raise InputError(str(path), f"missing column(s) {', '.join(missing)}")
     if df.empty:
         raise InputError(str(path), "no sessions")
+    return df
+
+
+def _parse_rota_rows(df: pd.DataFrame, name: str, territory: Territory) -> list[tuple[str, int, int, int, float, float]]:
+    """(agent, week of the cycle from 0, weekday, site, start, end) of each row; errors name file, row, column."""
     week = df["week"].tolist() if "week" in df.columns else ["1"] * len(df)
     site_of = {sid: i for i, sid in reversed(list(enumerate(territory.site_id.tolist())))}
     parsed: dict[tuple[str, str], float] = {}  # (column, text) -> value: each distinct text is parsed once
     rows = []
     for i, (agent_text, weekday, site_id, t0_text, t1_text) in enumerate(
             zip(df["agent"], df["weekday"], df["site_id"], df["start"], df["end"])):
-        where = f"{path.name}:{i + 2}"
+        where = f"{name}:{i + 2}"
         try:
             w = int(str(week[i]).strip() or "1")
         except ValueError:
@@ -229,6 +230,15 @@ def load_rota_file(path: Path, territory: Territory, weeks: int) -> Rota:
         if t1 <= t0:
             raise InputError(f"{where}:end", f"session ends before it starts ({t0_text}-{t1_text})")
         rows.append((str(agent_text).strip(), w - 1, d, site, t0, t1))
+    return rows
+
+
+def load_rota_file(path: Path, territory: Territory, weeks: int) -> Rota:
+    """Read an explicit rota (CSV or YAML rows: agent, week, weekday, site_id, start, end).
+
+    `week` (1-based, optional) places a row in a cycle of max(week) weeks that repeats over the run.
+    """
+    rows = _parse_rota_rows(_read_rota_table(path), path.name, territory)
     k = max(r[1] for r in rows) + 1
     names = tuple(dict.fromkeys(r[0] for r in rows))
     idx = {n: i for i, n in enumerate(names)}

@@ -111,8 +111,8 @@ def _check_coordinates(df: pd.DataFrame, path: Path) -> None:
             raise InputError(f"{path.name}:{bad[0] + 2}:{col}", f"outside [-{lim:g}, {lim:g}]: {df[col].iloc[bad[0]]}")
 
 
-def load_territory(data_dir: Path, name: str) -> Territory:
-    """Read and check a scenario folder; every problem names the file, row and column."""
+def _read_meta(data_dir: Path, name: str) -> tuple[dict, dict]:
+    """scenario.yaml of a scenario folder and its base (checked: lat and lon numbers)."""
     if not data_dir.is_dir():
         raise InputError("scenario", f"unknown scenario {name!r} (no folder {data_dir})")
     if not (data_dir / "communes.csv").is_file() and (data_dir / "regenerate.py").is_file():
@@ -126,13 +126,14 @@ def load_territory(data_dir: Path, name: str) -> Territory:
     if not isinstance(base, dict) or not {"lat", "lon"} <= set(base):
         raise InputError(f"{meta_path}:base", "needs the agents' base with lat and lon")
     try:
-        base_lat, base_lon = float(base["lat"]), float(base["lon"])
+        base["lat"], base["lon"] = float(base["lat"]), float(base["lon"])
     except (TypeError, ValueError):
         raise InputError(f"{meta_path}:base", "lat and lon must be numbers") from None
+    return meta or {}, base
 
-    cpath, spath = data_dir / "communes.csv", data_dir / "sites.csv"
-    communes = _read_csv(cpath, {"insee": "str", "name": "str", "population": "num", "lat": "num", "lon": "num"})
-    sites = _read_csv(spath, {"site_id": "str", "name": "str", "insee": "str", "venue": "str", "lat": "num", "lon": "num"})
+
+def _check_tables(communes: pd.DataFrame, sites: pd.DataFrame, cpath: Path, spath: Path) -> pd.Series:
+    """Refuse empty, negative, duplicated or dangling rows; return each site's commune index."""
     if communes.empty:
         raise InputError(str(cpath), "no communes")
     if sites.empty:
@@ -146,8 +147,7 @@ def load_territory(data_dir: Path, name: str) -> Territory:
         dup = df[col].duplicated().to_numpy()
         if dup.any():
             raise InputError(f"{path.name}:{int(np.flatnonzero(dup)[0]) + 2}:{col}", f"duplicate {df[col].iloc[int(np.flatnonzero(dup)[0])]!r}")
-    code_to_idx = pd.Series(np.arange(len(communes)), index=communes["insee"])
-    site_commune = sites["insee"].map(code_to_idx)
+    site_commune = sites["insee"].map(pd.Series(np.arange(len(communes)), index=communes["insee"]))
     if site_commune.isna().any():
         row = int(np.flatnonzero(site_commune.isna().to_numpy())[0])
         raise InputError(f"{spath.name}:{row + 2}:insee", f"site {sites['site_id'].iloc[row]!r} is in unknown commune {sites['insee'].iloc[row]!r}")
@@ -157,7 +157,16 @@ def load_territory(data_dir: Path, name: str) -> Territory:
         raise InputError(f"{spath.name}:{row + 2}:venue", f"unknown venue {sites['venue'].iloc[row]!r}; known: {', '.join(VENUES)}")
     if BASE in set(sites["site_id"]):
         raise InputError(f"{spath.name}:site_id", f"{BASE!r} is reserved for the agents' base")
+    return site_commune
 
+
+def load_territory(data_dir: Path, name: str) -> Territory:
+    """Read and check a scenario folder; every problem names the file, row and column."""
+    meta, base = _read_meta(data_dir, name)
+    cpath, spath = data_dir / "communes.csv", data_dir / "sites.csv"
+    communes = _read_csv(cpath, {"insee": "str", "name": "str", "population": "num", "lat": "num", "lon": "num"})
+    sites = _read_csv(spath, {"site_id": "str", "name": "str", "insee": "str", "venue": "str", "lat": "num", "lon": "num"})
+    site_commune = _check_tables(communes, sites, cpath, spath)
     return Territory(
         name=str(meta.get("name", name)),
         commune_insee=communes["insee"].to_numpy(dtype=str),
@@ -172,8 +181,8 @@ def load_territory(data_dir: Path, name: str) -> Territory:
         site_lat=sites["lat"].to_numpy(dtype=float),
         site_lon=sites["lon"].to_numpy(dtype=float),
         base_name=str(base.get("name", "base")),
-        base_lat=base_lat,
-        base_lon=base_lon,
+        base_lat=base["lat"],
+        base_lon=base["lon"],
     )
 
 

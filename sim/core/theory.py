@@ -193,40 +193,12 @@ class ErlangA:
     """lam (1 - P(Ab)) / (c mu): long-run fraction of busy servers."""
 
 
-def erlang_a(
-    arrival_rate: float, service_rate: float, servers: int, patience_rate: float
-) -> ErlangA:
-    """Exact M/M/c+M (Erlang A) metrics from the birth-death chain; equals Erlang C when theta = 0."""
-    _check_rates(arrival_rate, service_rate, servers)
-    if not (math.isfinite(patience_rate) and patience_rate >= 0.0):
-        raise ValueError(f"patience_rate: must be finite and >= 0, got {patience_rate!r}")
-    c = int(servers)
-    lam, mu, theta = float(arrival_rate), float(service_rate), float(patience_rate)
+def _queue_weights(lam: float, cmu: float, theta: float, log_below: float) -> tuple[np.ndarray, float, np.ndarray]:
+    """(q_k / e^scale for k = 0..K, scale, exit rates of positions 1..K) of the M/M/c+M chain's queue states.
 
-    if theta == 0.0:
-        ec = erlang_c(lam, mu, c)
-        return ErlangA(
-            arrival_rate=lam,
-            service_rate=mu,
-            servers=c,
-            patience_rate=0.0,
-            p_wait=ec.p_wait,
-            p_abandon=0.0,
-            mean_wait_all=ec.mean_wait,
-            mean_wait_served=ec.mean_wait,
-            mean_queue_length=ec.mean_queue_length,
-            utilisation=ec.utilisation,
-        )
-    if lam == 0.0:
-        return ErlangA(lam, mu, c, theta, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-
-    cmu = c * mu
-    load = lam / mu
-    # log(1/B - 1) = log(sum_{n<c} pi_n / pi_c)
-    log_inv_b = _log_inverse_erlang_b(load, c)
-    log_below = log_inv_b + math.log(-math.expm1(-log_inv_b))
-
-    # q_k rises while lam > c mu + k theta, then decays faster than geometrically.
+    q_k rises while lam > c mu + k theta, then decays faster than geometrically: K doubles until the
+    neglected tail of sum k^2 q_k is below the tolerance.
+    """
     peak = max(0, math.ceil((lam - cmu) / theta))
     n_states = max(256, 2 * peak + 256)
     while True:
@@ -244,37 +216,45 @@ def erlang_a(
         # Bound on the neglected tail of sum k^2 q_k beyond the last state (ratio r < 1 there).
         r_last = lam / (cmu + (n_states + 1) * theta)
         if r_last < 1.0:
-            log_tail = (
-                log_q[-1] - scale + 2.0 * math.log(n_states + 2.0) - math.log1p(-r_last)
-            )
+            log_tail = log_q[-1] - scale + 2.0 * math.log(n_states + 2.0) - math.log1p(-r_last)
             if log_tail < math.log(_TAIL_TOLERANCE):
-                break
+                return np.exp(log_q - scale), scale, exit_rate
         n_states *= 2
 
-    w = np.exp(log_q - scale)  # q_k / e^scale, k = 0..K
-    k = np.arange(n_states + 1, dtype=float)
+
+def erlang_a(
+    arrival_rate: float, service_rate: float, servers: int, patience_rate: float
+) -> ErlangA:
+    """Exact M/M/c+M (Erlang A) metrics from the birth-death chain; equals Erlang C when theta = 0."""
+    _check_rates(arrival_rate, service_rate, servers)
+    if not (math.isfinite(patience_rate) and patience_rate >= 0.0):
+        raise ValueError(f"patience_rate: must be finite and >= 0, got {patience_rate!r}")
+    c = int(servers)
+    lam, mu, theta = float(arrival_rate), float(service_rate), float(patience_rate)
+    if theta == 0.0:
+        ec = erlang_c(lam, mu, c)
+        return ErlangA(lam, mu, c, 0.0, p_wait=ec.p_wait, p_abandon=0.0, mean_wait_all=ec.mean_wait,
+                       mean_wait_served=ec.mean_wait, mean_queue_length=ec.mean_queue_length,
+                       utilisation=ec.utilisation)
+    if lam == 0.0:
+        return ErlangA(lam, mu, c, theta, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+    cmu = c * mu
+    # log(1/B - 1) = log(sum_{n<c} pi_n / pi_c)
+    log_inv_b = _log_inverse_erlang_b(lam / mu, c)
+    log_below = log_inv_b + math.log(-math.expm1(-log_inv_b))
+    w, scale, exit_rate = _queue_weights(lam, cmu, theta, log_below)  # w = q_k / e^scale, k = 0..K
+    k = np.arange(len(w), dtype=float)
     z = math.exp(log_below - scale) + math.fsum(w)
-    p_wait = math.fsum(w) / z
     mean_queue = math.fsum(k * w) / z
     p_abandon = theta * mean_queue / lam
-    mean_wait_all = mean_queue / lam
     # Arrival finding k-1 waiting (weight w[k-1]) takes position k = 1..K.
     harmonic = np.cumsum(1.0 / exit_rate)  # H_k
     served_wait = math.fsum(w[:-1] * (cmu / exit_rate) * harmonic) / z
     p_served = 1.0 - p_abandon
-    mean_wait_served = served_wait / p_served if p_served > 0.0 else math.nan
-    return ErlangA(
-        arrival_rate=lam,
-        service_rate=mu,
-        servers=c,
-        patience_rate=theta,
-        p_wait=p_wait,
-        p_abandon=p_abandon,
-        mean_wait_all=mean_wait_all,
-        mean_wait_served=mean_wait_served,
-        mean_queue_length=mean_queue,
-        utilisation=lam * p_served / cmu,
-    )
+    return ErlangA(lam, mu, c, theta, p_wait=math.fsum(w) / z, p_abandon=p_abandon, mean_wait_all=mean_queue / lam,
+                   mean_wait_served=served_wait / p_served if p_served > 0.0 else math.nan,
+                   mean_queue_length=mean_queue, utilisation=lam * p_served / cmu)
 
 
 class ErlangAClosedForm(NamedTuple):
