@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from sim.core.choice import SessionIndex
 from sim.core.ledger import RENEGED
 from sim.core.plan import Plan
-from sim.core.results import request_metrics, tidy
+from sim.core.results import Kpis, ScopeKpis, request_metrics
 from sim.core.rota import Rota
 from sim.core.scenario import Citizens, Scenario
 from sim.core.territory import Reach, Territory, TravelTimes
@@ -77,15 +76,18 @@ class QueueCheck:
         keys = np.zeros(n, np.uint64)
         return Plan(need, zero, zero.astype(np.int8), service, no, patience, no, zero, zero, need.copy(), keys, keys)
 
-    def kpis(self, scenario: Scenario, log, requests: pd.DataFrame) -> pd.DataFrame:
+    def kpis(self, scenario: Scenario, log, cols: dict[str, np.ndarray]) -> Kpis:
         """KPIs over the requests arising after the warm-up, with P(wait), abandonment and utilisation."""
-        df = requests[requests["need_min"].to_numpy() >= self.warmup_min]
-        m = request_metrics(scenario, df, np.zeros(len(df), dtype=np.int64), ["all"]).drop(columns="seen_in_window")
-        wait = df["queue_wait_min"].to_numpy()
-        m["p_wait"] = float(np.mean(wait > 0)) if len(df) else np.nan
-        m["abandon_share"] = float(np.mean(df["outcome"].cat.codes.to_numpy() == RENEGED)) if len(df) else np.nan
-        m["queue_wait_all_min_mean"] = float(np.mean(wait)) if len(df) else np.nan
+        after = cols["need_min"] >= self.warmup_min
+        cols = {name: values[after] for name, values in cols.items()}
+        n = int(after.sum())
+        m = request_metrics(scenario, cols, np.zeros(n, dtype=np.int64), 1)
+        m.pop("seen_in_window")
+        wait = cols["queue_wait_min"]
+        m["p_wait"] = np.array([np.mean(wait > 0) if n else np.nan])
+        m["abandon_share"] = np.array([np.mean(cols["outcome"] == RENEGED) if n else np.nan])
+        m["queue_wait_all_min_mean"] = np.array([np.mean(wait) if n else np.nan])
         t0, t1 = self.warmup_min, self.hours * 60.0
         busy = np.nansum(np.clip(log.service_end_min, t0, t1) - np.clip(log.service_start_min, t0, t1))
-        m["agent_utilisation"] = busy / (self.servers * (t1 - t0))
-        return tidy(m, "overall")
+        m["agent_utilisation"] = np.array([busy / (self.servers * (t1 - t0))])
+        return {"overall": ScopeKpis.of(["all"], m)}

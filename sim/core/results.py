@@ -14,6 +14,9 @@ the sites (with the key `none` for requests that never had a site) and of the co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -44,17 +47,27 @@ BOUNDED_BY_ONE: tuple[str, ...] = (
 QUANTILES: tuple[int, ...] = (50, 90, 95)
 
 
-def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> pd.DataFrame:
-    """One row per request with its final outcome, access delay and queue wait (last visit and all visits)."""
+REQUEST_COLUMNS: tuple[str, ...] = (
+    "commune", "operator", "site", "session", "week", "booker", "appointment", "need_min", "arrival_min",
+    "service_start_min", "service_end_min", "outcome", "visits", "turned_away_visits", "access_delay_days",
+    "queue_wait_min", "queue_wait_total_min",
+)
+"""Columns of the request table after `replication` and `request`; codes where the table has categories."""
+
+
+def request_columns(scenario: Scenario, log: ReplicationLog) -> dict[str, np.ndarray]:
+    """Per request: final outcome, site, access delay and queue wait (last visit and all visits), as arrays.
+
+    `commune`, `operator`, `site` (-1: none) and `outcome` are codes; `requests_frame` names them.
+    """
     p = log.plan
-    t = scenario.territory
     outcome = log.outcome
     reached = (outcome != NO_SESSION) & (outcome != NO_SLOT)
     seen = (outcome == SERVED) | (outcome == REFERRED)
     session = log.session
     # the site of the last visit; a booker who found no free slot is counted at the site they asked for
     where = np.where(session >= 0, session, p.wanted)
-    site = np.where(where >= 0, scenario.rota.session_site[np.maximum(where, 0)], -1)
+    site = np.where(where >= 0, scenario.rota.session_site[np.maximum(where, 0)], -1).astype(np.int32)
     close = scenario.rota.session_end[np.maximum(session, 0)]
     wait = np.full(len(outcome), np.nan)
     wait[seen] = log.service_start_min[seen] - log.arrival_min[seen]
@@ -62,51 +75,89 @@ def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
     wait[rn] = p.patience_min[rn]
     away = (outcome == TURNED_AWAY) | (outcome == GAVE_UP)
     wait[away] = close[away] - log.arrival_min[away]
-    access = np.where(reached, (log.arrival_min - p.need_min) / DAY_MIN, np.nan)
-    return pd.DataFrame({
-        "replication": np.full(len(outcome), replication, dtype=np.int16),
-        "request": np.arange(len(outcome), dtype=np.int32),
-        "commune": pd.Categorical.from_codes(p.commune, categories=list(t.commune_insee)),
-        "operator": pd.Categorical.from_codes(p.operator.astype(np.int16), categories=list(scenario.operators)),
-        "site": pd.Categorical.from_codes(site, categories=list(t.site_id)),
-        "session": session,
-        "week": (p.need_min // WEEK_MIN).astype(np.int16) + 1,
-        "booker": p.booker,
-        "appointment": p.booker & (p.session >= 0),
-        "need_min": p.need_min,
-        "arrival_min": np.where(reached, log.arrival_min, np.nan),
-        "service_start_min": log.service_start_min,
-        "service_end_min": log.service_end_min,
-        "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
-        "visits": log.visits,
+    return {
+        "commune": p.commune, "operator": p.operator.astype(np.int16), "site": site, "session": session,
+        "week": (p.need_min // WEEK_MIN).astype(np.int16) + 1, "booker": p.booker,
+        "appointment": p.booker & (p.session >= 0), "need_min": p.need_min,
+        "arrival_min": np.where(reached, log.arrival_min, np.nan), "service_start_min": log.service_start_min,
+        "service_end_min": log.service_end_min, "outcome": outcome, "visits": log.visits,
         "turned_away_visits": log.turned_away_visits,
-        "access_delay_days": access,
-        "queue_wait_min": wait,
-        "queue_wait_total_min": wait + log.earlier_wait_min,
+        "access_delay_days": np.where(reached, (log.arrival_min - p.need_min) / DAY_MIN, np.nan),
+        "queue_wait_min": wait, "queue_wait_total_min": wait + log.earlier_wait_min,
+    }
+
+
+def _stacked(columns: Sequence[dict[str, np.ndarray]], replications: Sequence[int],
+             names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The columns of several replications end to end, with `replication` and the row number within it."""
+    sizes = [len(next(iter(c.values()))) for c in columns]
+    out = {"replication": np.repeat(np.asarray(replications, dtype=np.int16), sizes)}
+    out.update({name: np.concatenate([c[name] for c in columns]) for name in names})
+    return out, sizes
+
+
+def requests_frame(scenario: Scenario, columns: Sequence[dict[str, np.ndarray]],
+                   replications: Sequence[int]) -> pd.DataFrame:
+    """The request table of several replications, built once: one row per request and replication."""
+    t = scenario.territory
+    data, sizes = _stacked(columns, replications, REQUEST_COLUMNS)
+    categories = {"commune": list(t.commune_insee), "operator": list(scenario.operators), "site": list(t.site_id),
+                  "outcome": list(OUTCOMES)}
+    frame = {"replication": data["replication"],
+             "request": np.concatenate([np.arange(n, dtype=np.int32) for n in sizes]) if sizes else np.zeros(0, np.int32)}
+    for name in REQUEST_COLUMNS:
+        value = data[name]
+        frame[name] = pd.Categorical.from_codes(value, categories=categories[name]) if name in categories else value
+    return pd.DataFrame(frame)
+
+
+def request_table(scenario: Scenario, log: ReplicationLog, replication: int) -> pd.DataFrame:
+    """One row per request of one replication (see `requests_frame`)."""
+    return requests_frame(scenario, [request_columns(scenario, log)], [replication])
+
+
+SESSION_COLUMNS: tuple[str, ...] = ("opened_min", "left_min", "serving_min")
+"""What a replication changes in the session table; the rest is the rota's."""
+
+
+def session_columns(log: ReplicationLog) -> dict[str, np.ndarray]:
+    """Per rota row: when the agent opened, left, and how long it served."""
+    return {"opened_min": log.opened_min, "left_min": log.left_min, "serving_min": log.serving_min}
+
+
+def sessions_frame(scenario: Scenario, columns: Sequence[dict[str, np.ndarray]],
+                   replications: Sequence[int]) -> pd.DataFrame:
+    """One row per (replication, agent, session): the agent's drive there, opening, leaving and time serving."""
+    rota = scenario.rota
+    t = scenario.territory
+    data, _ = _stacked(columns, replications, SESSION_COLUMNS)
+    reps = len(columns)
+    sess = np.tile(rota.row_session, reps)
+
+    def each(values: np.ndarray) -> np.ndarray:
+        return np.tile(values, reps)
+
+    return pd.DataFrame({
+        "replication": data["replication"],
+        "agent": pd.Categorical.from_codes(each(rota.row_agent), categories=list(rota.agent_names)),
+        "session": sess,
+        "site": pd.Categorical.from_codes(rota.session_site[sess], categories=list(t.site_id)),
+        "day": each((rota.row_start // DAY_MIN).astype(np.int32)),
+        "start_min": each(rota.row_start),
+        "end_min": each(rota.row_end),
+        "drive_before_min": each(scenario.drive_before_min),
+        "km_before": each(scenario.km_before),
+        "opened_min": data["opened_min"],
+        "left_min": data["left_min"],
+        "serving_min": data["serving_min"],
+        "drive_after_min": each(scenario.drive_after_min),
+        "km_after": each(scenario.km_after),
     })
 
 
 def session_table(scenario: Scenario, log: ReplicationLog, replication: int) -> pd.DataFrame:
-    """One row per (agent, session): the agent's drive there, opening, leaving and time serving."""
-    rota = scenario.rota
-    t = scenario.territory
-    sess = rota.row_session
-    return pd.DataFrame({
-        "replication": np.full(len(sess), replication, dtype=np.int16),
-        "agent": pd.Categorical.from_codes(rota.row_agent, categories=list(rota.agent_names)),
-        "session": sess,
-        "site": pd.Categorical.from_codes(rota.session_site[sess], categories=list(t.site_id)),
-        "day": (rota.row_start // DAY_MIN).astype(np.int32),
-        "start_min": rota.row_start,
-        "end_min": rota.row_end,
-        "drive_before_min": scenario.drive_before_min,
-        "km_before": scenario.km_before,
-        "opened_min": log.opened_min,
-        "left_min": log.left_min,
-        "serving_min": log.serving_min,
-        "drive_after_min": scenario.drive_after_min,
-        "km_after": scenario.km_after,
-    })
+    """One row per (agent, session) of one replication (see `sessions_frame`)."""
+    return sessions_frame(scenario, [session_columns(log)], [replication])
 
 
 def _by_key(code: np.ndarray, n_keys: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -151,39 +202,55 @@ def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.where(defined, numerator / np.where(defined, denominator, 1.0), np.nan)
 
 
-def request_metrics(scenario: Scenario, df: pd.DataFrame, code: np.ndarray, keys: list[str]) -> pd.DataFrame:
-    """Counts by outcome and wait statistics, one row per key in `keys` (`code`: each request's key)."""
-    k = len(keys)
-    outcome = df["outcome"].cat.codes.to_numpy().astype(np.int64)
+Metrics = dict[str, np.ndarray]
+"""KPI name -> one value per key of a scope, in order."""
+
+
+@dataclass(frozen=True)
+class ScopeKpis:
+    """One replication's KPIs at one scope: a value per (key, metric), NaN where undefined."""
+
+    keys: tuple[str, ...]
+    metrics: tuple[str, ...]
+    values: np.ndarray  # (keys, metrics)
+
+    @classmethod
+    def of(cls, keys: Sequence[str], metrics: Metrics) -> "ScopeKpis":
+        """From named columns of values per key."""
+        return cls(tuple(keys), tuple(metrics), np.column_stack([metrics[m] for m in metrics]).astype(float))
+
+
+Kpis = dict[str, ScopeKpis]
+"""One replication's KPIs: scope -> values, scopes in order."""
+
+
+def request_metrics(scenario: Scenario, cols: dict[str, np.ndarray], code: np.ndarray, k: int) -> Metrics:
+    """Counts by outcome and wait statistics per key (`code`: each request's key among `k`)."""
+    outcome = cols["outcome"].astype(np.int64)
     counts = np.bincount(code * len(OUTCOMES) + outcome, minlength=k * len(OUTCOMES)).reshape(k, len(OUTCOMES))
-    out: dict[str, np.ndarray] = {"requests": counts.sum(axis=1).astype(float)}
+    out: Metrics = {"requests": counts.sum(axis=1).astype(float)}
     for j, name in enumerate(OUTCOMES):
         out[name] = counts[:, j].astype(float)
-    out["turned_away_visits"] = _by_key(code, k, df["turned_away_visits"].to_numpy().astype(float))
+    out["turned_away_visits"] = _by_key(code, k, cols["turned_away_visits"].astype(float))
     seen = (outcome == SERVED) | (outcome == REFERRED)
     reached = (outcome != NO_SESSION) & (outcome != NO_SLOT)
-    start = df["service_start_min"].to_numpy()
-    need = df["need_min"].to_numpy()
-    wait = df["queue_wait_min"].to_numpy()
-    met = seen & (start - need <= NEED_MET_DAYS * DAY_MIN)
+    start, wait = cols["service_start_min"], cols["queue_wait_min"]
+    met = seen & (start - cols["need_min"] <= NEED_MET_DAYS * DAY_MIN)
     out["share_needs_met_within_7d"] = _share(_by_key(code, k, met.astype(float)), out["requests"])
     _stats(out, "queue_wait_min", code[seen], wait[seen], k)
-    out["queue_wait_total_min_mean"] = _mean_by_key(code[seen], df["queue_wait_total_min"].to_numpy()[seen], k)
+    out["queue_wait_total_min_mean"] = _mean_by_key(code[seen], cols["queue_wait_total_min"][seen], k)
     on_time = (seen & (wait <= WAIT_TARGET_MIN))[reached]
     out["share_wait_le_20min"] = _mean_by_key(code[reached], on_time.astype(float), k)
-    _stats(out, "access_delay_days", code[reached], df["access_delay_days"].to_numpy()[reached], k)
+    _stats(out, "access_delay_days", code[reached], cols["access_delay_days"][reached], k)
     # seen at a desk within the analysed weeks: what the agents' cost over the same weeks pays for
-    in_window = seen & (start < scenario.days * DAY_MIN)
-    out["seen_in_window"] = _by_key(code, k, in_window.astype(float))
-    return pd.DataFrame(out, index=pd.Index(keys, name="key"))
+    out["seen_in_window"] = _by_key(code, k, (seen & (start < scenario.days * DAY_MIN)).astype(float))
+    return out
 
 
-def _own_site_share(scenario: Scenario, df: pd.DataFrame, code: np.ndarray, k: int) -> np.ndarray:
+def _own_site_share(scenario: Scenario, cols: dict[str, np.ndarray], code: np.ndarray, k: int) -> np.ndarray:
     """Per key, the share of desk visits by residents of communes hosting a site made at a site of their own commune."""
     t = scenario.territory
-    commune = df["commune"].cat.codes.to_numpy()
-    site = df["site"].cat.codes.to_numpy()
-    outcome = df["outcome"].cat.codes.to_numpy()
+    commune, site, outcome = cols["commune"], cols["site"], cols["outcome"]
     hosts = np.zeros(t.n_communes, dtype=bool)
     hosts[t.site_commune] = True
     visit = (outcome != NO_SESSION) & (outcome != NO_SLOT) & hosts[commune]
@@ -191,22 +258,23 @@ def _own_site_share(scenario: Scenario, df: pd.DataFrame, code: np.ndarray, k: i
     return _share(_by_key(code[visit], k, own[visit].astype(float)), _by_key(code[visit], k))
 
 
-def _scope_codes(scenario: Scenario, df: pd.DataFrame, scope: str) -> tuple[np.ndarray, list[str]]:
+def _scope_codes(scenario: Scenario, cols: dict[str, np.ndarray], scope: str) -> tuple[np.ndarray, list[str]]:
     """Each request's key code at `scope`, and every key of the scope (including those with no request)."""
     t = scenario.territory
+    n = len(cols["outcome"])
     if scope == "overall":
-        return np.zeros(len(df), dtype=np.int64), ["all"]
+        return np.zeros(n, dtype=np.int64), ["all"]
     if scope == "site":
-        code = df["site"].cat.codes.to_numpy().astype(np.int64)
+        code = cols["site"].astype(np.int64)
         return np.where(code >= 0, code, t.n_sites), [*t.site_id.tolist(), NO_SITE]
     if scope == "week":
         weeks = max(int(round(scenario.days / 7)), 1)
-        return np.clip(df["week"].to_numpy().astype(np.int64) - 1, 0, weeks - 1), [str(w) for w in range(1, weeks + 1)]
-    column = df[scope]
-    return column.cat.codes.to_numpy().astype(np.int64), [str(c) for c in column.cat.categories]
+        return np.clip(cols["week"].astype(np.int64) - 1, 0, weeks - 1), [str(w) for w in range(1, weeks + 1)]
+    keys = {"commune": t.commune_insee, "operator": scenario.operators}[scope]
+    return cols[scope].astype(np.int64), [str(c) for c in keys]
 
 
-def _agent_metrics(scenario: Scenario, log: ReplicationLog, by: str | None) -> pd.DataFrame:
+def _agent_metrics(scenario: Scenario, log: ReplicationLog, by: str | None) -> tuple[list[str], Metrics]:
     """Agent time (serving, idle in session, driving), km and cost over the analysed days, every key included."""
     rota = scenario.rota
     start = rota.row_start
@@ -229,56 +297,85 @@ def _agent_metrics(scenario: Scenario, log: ReplicationLog, by: str | None) -> p
     driving = total(scenario.drive_before_min + scenario.drive_after_min)
     km = total(scenario.km_before + scenario.km_after)
     work = present_t + driving
-    out = pd.DataFrame(index=pd.Index(keys, name="key"))
-    out["agent_hours"] = work / 60.0
-    out["driving_hours"] = driving / 60.0
-    out["agent_utilisation"] = _share(serving, present_t)
-    out["agent_idle_share"] = 1.0 - out["agent_utilisation"]
-    out["agent_driving_share"] = _share(driving, work)
-    out["km_driven"] = km
-    out["late_openings"] = total((opened > start + 1e-9).astype(float))
-    out["cost"] = work / 60.0 * scenario.cost_per_agent_hour + km * scenario.cost_per_km
+    utilisation = _share(serving, present_t)
+    return keys, {
+        "agent_hours": work / 60.0, "driving_hours": driving / 60.0, "agent_utilisation": utilisation,
+        "agent_idle_share": 1.0 - utilisation, "agent_driving_share": _share(driving, work), "km_driven": km,
+        "late_openings": total((opened > start + 1e-9).astype(float)),
+        "cost": work / 60.0 * scenario.cost_per_agent_hour + km * scenario.cost_per_km,
+    }
+
+
+def replication_kpis(scenario: Scenario, log: ReplicationLog, cols: dict[str, np.ndarray]) -> Kpis:
+    """One replication's KPIs at every scope, from its `request_columns`."""
+    if scenario.queue is not None:
+        return scenario.queue.kpis(scenario, log, cols)
+    out: Kpis = {}
+    for scope in SCOPES:
+        code, keys = _scope_codes(scenario, cols, scope)
+        m = request_metrics(scenario, cols, code, len(keys))
+        seen = m.pop("seen_in_window")
+        if scope in ("overall", "commune"):
+            m["own_site_share"] = _own_site_share(scenario, cols, code, len(keys))
+        if scope in ("overall", "site"):  # agents' metrics; requests with no site (`none`) have none
+            agent_keys, agents = _agent_metrics(scenario, log, None if scope == "overall" else "site")
+            pad = len(keys) - len(agent_keys)
+            m.update({name: np.append(v, np.full(pad, np.nan)) for name, v in agents.items()})
+            m["cost_per_served"] = _share(m["cost"], seen)
+        if scope == "overall":
+            m["seen_per_week"] = seen / (scenario.days / 7.0)
+        out[scope] = ScopeKpis.of(keys, m)
+    agent_keys, agents = _agent_metrics(scenario, log, "agent")
+    out["agent"] = ScopeKpis.of(agent_keys, agents)
     return out
 
 
-def replication_kpis(scenario: Scenario, log: ReplicationLog, requests: pd.DataFrame) -> pd.DataFrame:
-    """Tidy KPIs of one replication: scope, key, metric, value."""
-    if scenario.queue is not None:
-        return scenario.queue.kpis(scenario, log, requests)
-    parts = []
-    weeks = scenario.days / 7.0
-    for scope in SCOPES:
-        code, keys = _scope_codes(scenario, requests, scope)
-        m = request_metrics(scenario, requests, code, keys)
-        if scope in ("overall", "commune"):
-            m["own_site_share"] = _own_site_share(scenario, requests, code, len(keys))
-        if scope in ("overall", "site"):
-            agents = _agent_metrics(scenario, log, None if scope == "overall" else "site")
-            m = m.join(agents, how="left")
-            m["cost_per_served"] = _share(m["cost"].to_numpy(), m["seen_in_window"].to_numpy())
-        if scope == "overall":
-            m["seen_per_week"] = m["seen_in_window"] / weeks
-        parts.append(tidy(m.drop(columns="seen_in_window"), scope))
-    parts.append(tidy(_agent_metrics(scenario, log, "agent"), "agent"))
-    return pd.concat(parts, ignore_index=True)
+def overall_values(kpis: Kpis) -> dict[str, float]:
+    """One replication's overall KPIs by name."""
+    o = kpis["overall"]
+    return dict(zip(o.metrics, o.values[0].tolist()))
 
 
-def tidy(wide: pd.DataFrame, scope: str) -> pd.DataFrame:
-    long = wide.rename_axis("key").reset_index().melt(id_vars="key", var_name="metric", value_name="value")
-    long.insert(0, "scope", scope)
-    return long
+def aggregate(per_replication: Sequence[Kpis]) -> pd.DataFrame:
+    """Mean and 95% t-interval over replications of each (scope, key, metric), in a tidy table.
 
-
-def aggregate(per_replication: list[pd.DataFrame]) -> pd.DataFrame:
-    """Mean and 95% t-interval over replications of each (scope, key, metric)."""
-    all_reps = pd.concat([df.assign(replication=r) for r, df in enumerate(per_replication)], ignore_index=True)
-    g = all_reps.dropna(subset=["value"]).groupby(["scope", "key", "metric"], sort=False)["value"]
-    out = g.agg(mean="mean", sd="std", n="count").reset_index()
-    half = pd.Series(t_half_width(out["sd"].to_numpy(), out["n"].to_numpy()), index=out.index)
+    Rows come scope by scope, metric by metric, key by key, those defined in no replication left out; a
+    row first defined in a later replication comes after those defined earlier.
+    """
+    parts, position, offset = [], [], 0
+    per_rep = sum(k.values.size for k in per_replication[0].values()) if per_replication else 0
+    for scope, first in per_replication[0].items() if per_replication else ():
+        v = np.stack([k[scope].values.T for k in per_replication])  # (replications, metrics, keys)
+        defined = ~np.isnan(v)
+        n = defined.sum(axis=0)
+        mean = np.where(defined, v, 0.0).sum(axis=0) / np.maximum(n, 1)
+        sd = np.sqrt((np.where(defined, v - mean, 0.0) ** 2).sum(axis=0) / np.maximum(n - 1, 1))
+        m_idx, k_idx = np.nonzero(n > 0)
+        parts.append(pd.DataFrame({
+            "scope": scope, "key": np.array(first.keys, dtype=object)[k_idx],
+            "metric": np.array(first.metrics, dtype=object)[m_idx], "mean": mean[m_idx, k_idx],
+            "sd": np.where(n > 1, sd, np.nan)[m_idx, k_idx], "n": n[m_idx, k_idx]}))
+        first_rep = defined.argmax(axis=0)[m_idx, k_idx]
+        position.append(first_rep * per_rep + offset + m_idx * len(first.keys) + k_idx)
+        offset += first.values.size
+    if not parts:
+        return pd.DataFrame(columns=["scope", "key", "metric", "mean", "ci_low", "ci_high", "n"])
+    out = pd.concat(parts, ignore_index=True).iloc[np.argsort(np.concatenate(position), kind="stable")]
+    out = out.reset_index(drop=True)
+    half = t_half_width(out["sd"].to_numpy(), out["n"].to_numpy())
     # every KPI is non-negative and shares cannot exceed 1: clip the t-interval to the possible range
-    out["ci_low"] = (out["mean"] - half).clip(lower=0.0)
-    out["ci_high"] = (out["mean"] + half).where(~out["metric"].isin(BOUNDED_BY_ONE), (out["mean"] + half).clip(upper=1.0))
+    bounded = out["metric"].isin(BOUNDED_BY_ONE).to_numpy()
+    high = out["mean"].to_numpy() + half
+    out["ci_low"] = np.clip(out["mean"].to_numpy() - half, 0.0, None)
+    out["ci_high"] = np.where(bounded, np.minimum(high, 1.0), high)
     return out[["scope", "key", "metric", "mean", "ci_low", "ci_high", "n"]]
+
+
+def per_replication_frame(per_replication: Sequence[Kpis]) -> pd.DataFrame:
+    """The overall KPIs of every replication: metric, value, replication."""
+    rows = [pd.DataFrame({"metric": list(k["overall"].metrics), "value": k["overall"].values[0], "replication": r})
+            for r, k in enumerate(per_replication)]
+    return pd.concat(rows, ignore_index=True)
 
 
 def summary(kpis: pd.DataFrame, extra: dict) -> dict:

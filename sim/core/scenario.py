@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-import pandas as pd
 
 from sim.core.choice import Rule, SessionIndex
 from sim.core.demand import OPERATORS
@@ -41,8 +40,8 @@ class QueueTheory(Protocol):
     def draw_plan(self, scenario: "Scenario", rng: dict[str, np.random.Generator]):
         """The plan of one replication (a `sim.core.plan.Plan`)."""
 
-    def kpis(self, scenario: "Scenario", log, requests: pd.DataFrame) -> pd.DataFrame:
-        """Tidy KPIs of one replication."""
+    def kpis(self, scenario: "Scenario", log, cols: dict[str, np.ndarray]) -> dict:
+        """One replication's KPIs by scope (`sim.core.results.Kpis`), from its request columns."""
 
 
 @dataclass(frozen=True)

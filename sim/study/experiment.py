@@ -14,6 +14,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -21,7 +22,18 @@ from sim.build.scenario import build_scenario
 from sim.config import Config
 from sim.core.errors import InputError
 from sim.core.model import run_replication
-from sim.core.results import aggregate, replication_kpis, request_table, session_table, summary
+from sim.core.results import (
+    Kpis,
+    aggregate,
+    overall_values,
+    per_replication_frame,
+    replication_kpis,
+    request_columns,
+    requests_frame,
+    session_columns,
+    sessions_frame,
+    summary,
+)
 from sim.core.scenario import Scenario
 from sim.core.units import DAY_MIN
 from sim.study.replications import PrecisionRule
@@ -49,16 +61,15 @@ class Results:
         return k[(k["metric"] == metric) & (k["scope"] == scope)].set_index("key")
 
 
-Replication = tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]
+Replication = tuple[Kpis, dict[str, np.ndarray] | None, dict[str, np.ndarray]]
 
 
 def _one(args: tuple[Scenario, int, int, bool]) -> Replication:
-    """Simulate one replication; return its KPIs, (if kept) its request rows, and its agents' sessions."""
+    """Simulate one replication; return its KPIs, (if kept) its request columns, and its agents' session columns."""
     scenario, seed, rep, keep_requests = args
     log = run_replication(scenario, seed, rep)
-    requests = request_table(scenario, log, rep)
-    kpis = replication_kpis(scenario, log, requests)
-    return kpis, (requests if keep_requests else None), session_table(scenario, log, rep)
+    cols = request_columns(scenario, log)
+    return replication_kpis(scenario, log, cols), (cols if keep_requests else None), session_columns(log)
 
 
 def _replications(scenario: Scenario, cfg: Config, keep_requests: bool, count: int, chunk: int | None = None) -> Iterator[Replication]:
@@ -82,11 +93,11 @@ def _precision_rule(cfg: Config) -> PrecisionRule | None:
     return PrecisionRule(list(e.auto_kpis), e.auto_precision, e.min_replications, e.max_replications, e.auto_look_ahead)
 
 
-def _overall(kpis: pd.DataFrame, names: list[str], kind: str) -> dict[str, float]:
+def _overall(kpis: Kpis, names: list[str], kind: str) -> dict[str, float]:
     """One replication's overall value of each KPI in `names`."""
-    overall = kpis[kpis["scope"] == "overall"].set_index("metric")["value"]
+    overall = overall_values(kpis)
     for name in names:
-        if name not in overall.index:
+        if name not in overall:
             raise InputError("experiment.auto_kpis", f"{name} is not computed for scenario kind {kind!r}")
     return {name: float(overall[name]) for name in names}
 
@@ -95,13 +106,14 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
                    progress: bool = True) -> Results:
     """Run the replications of a validated config (a number, or `auto` to a precision) and aggregate KPIs (95% CIs).
 
-    `progress` shows a bar of replications on a terminal (a sweep shows its own bar of runs instead).
+    Each replication returns arrays; the tables are built once, at the end. `progress` shows a bar of
+    replications on a terminal (a sweep shows its own bar of runs instead).
     """
     scenario = scenario or build_scenario(cfg)
     started = time.perf_counter()
-    per_rep: list[pd.DataFrame] = []
-    requests: list[pd.DataFrame] = []
-    sessions: list[pd.DataFrame] = []
+    per_rep: list[Kpis] = []
+    requests: list[dict[str, np.ndarray]] = []
+    sessions: list[dict[str, np.ndarray]] = []
     rule = _precision_rule(cfg)
     count = cfg.experiment.max_replications if rule else cfg.experiment.replications
     workers = (os.cpu_count() or 1) if cfg.experiment.n_jobs == -1 else cfg.experiment.n_jobs
@@ -119,6 +131,12 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
                 if rule.done():
                     break
     bar.close()
+    return _results(cfg, scenario, per_rep, requests, sessions, started, rule)
+
+
+def _results(cfg: Config, scenario: Scenario, per_rep: list[Kpis], requests: list[dict[str, np.ndarray]],
+             sessions: list[dict[str, np.ndarray]], started: float, rule: PrecisionRule | None) -> Results:
+    """The replications' arrays as tables, the KPIs aggregated, the summary with the run's facts."""
     kpis = aggregate(per_rep)
     facts = {
         "scenario": cfg.scenario.name,
@@ -132,9 +150,8 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
     }
     if rule is not None:
         facts["replications_auto"] = rule.report()
-    table = pd.concat(requests, ignore_index=True) if requests else None
+    reps = range(len(per_rep))
+    table = requests_frame(scenario, requests, reps) if requests else None
     return Results(summary=summary(kpis, facts), kpis=kpis, requests=table,
-                   sessions=pd.concat(sessions, ignore_index=True), scenario=scenario, config=cfg,
-                   elapsed_s=time.perf_counter() - started, per_replication=pd.concat(
-                       [k.loc[k["scope"] == "overall", ["metric", "value"]].assign(replication=r) for r, k in enumerate(per_rep)],
-                       ignore_index=True))
+                   sessions=sessions_frame(scenario, sessions, reps), scenario=scenario, config=cfg,
+                   elapsed_s=time.perf_counter() - started, per_replication=per_replication_frame(per_rep))
