@@ -1,12 +1,17 @@
 """`python -m benchmarks [--slow] [--quick]`: the performance benchmarks, each case in a fresh process.
 
-(a) cost per request of the model on the mmc scenario against a minimal SimPy M/M/c on the same
-parameters; (b) the default scenario; (c) one year at mature demand on 1/64, 1/16 and 1/4 of
-metropolitan France (about 1x, 4x and 16x the requests), to check that time and memory grow linearly;
-(d) with --slow, the whole of metropolitan France (about 9 million requests). Territories are generated
-from the open data by scenarios/national/regenerate.py on first use: the shares into benchmarks/.cache/,
-the whole country into scenarios/national/ (where `python -m sim experiment=national` reads it).
-Measured figures and how to read them: docs/performance.md.
+Every figure is a ratio or a time measured in this one run. The model against a minimal SimPy M/M/c on the
+same queue; (a) the cost of one more replication of the default scenario, KPIs included, per request,
+against that M/M/c per customer (goal at most 3x); (b) a 64-point sweep of the default scenario with the
+basic launcher and quiet outputs, wall time per point against the simulation of a point (goal 1.5x), and
+the same points in one process (`sim.api.run_grid`); (c) the whole default command with figures and
+report and its phases (goal under 2.75 s, half of the 5.5 s of 29 November 2026); the default scenario;
+one year at mature demand on 1/64, 1/16 and 1/4 of metropolitan France (about 1x, 4x and 16x the requests),
+to check that time and memory grow linearly; with --slow, (d) the whole of metropolitan France (about 9
+million requests), its KPIs and outputs against the run (goal under 10%). Territories are generated from
+the open data by scenarios/national/regenerate.py on first use: the shares into benchmarks/.cache/, the
+whole country into scenarios/national/ (where `python -m sim experiment=national` reads it). Measured
+figures and how to read them: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -68,9 +73,44 @@ def report_mmc(r: dict) -> list[str]:
     ]
 
 
-def report_default(r: dict) -> list[str]:
+def report_marginal(r: dict) -> list[str]:
+    """Lines of case (a)."""
+    base, cost = r["baseline_s_per_request"], r["marginal_s_per_request"]
+    return [f"(a) one more replication of the default scenario, KPIs included: {1e6 * cost:.2f} us/request, "
+            f"{cost / base:.2f}x the minimal SimPy M/M/c ({1e6 * base:.2f} us/customer; goal <= 3x)"]
+
+
+def report_sweep(r: dict) -> list[str]:
     """Lines of case (b)."""
-    return [f"(b) default scenario, {r['replications']} replications x {r['weeks']} weeks, {r['requests']:,} requests: "
+    n, point = r["points"], r["point_seconds"]
+    per = r["wall_seconds"] / n
+    grid = r["grid_seconds"] / n
+    return [f"(b) {n}-point sweep of the default scenario, basic launcher, quiet outputs: {r['wall_seconds']:.1f} s, "
+            f"{per:.3f} s a point = {per / point:.2f}x the {point:.3f} s of a point's simulation (goal <= 1.5x)",
+            f"    the same points in one process (sim.api.run_grid): {grid:.3f} s a point = {grid / point:.2f}x"]
+
+
+def report_command(r: dict, before_s: float = 5.5) -> list[str]:
+    """Lines of case (c)."""
+    phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in r["phases"].items())
+    rest = r["wall_seconds"] - sum(r["phases"].values())
+    return [f"(c) python -m sim with figures and report: {r['wall_seconds']:.2f} s = {r['wall_seconds'] / before_s:.2f}x "
+            f"the {before_s:g} s of 29 November 2026 (goal < 0.5x)",
+            f"    phases (s): {phases}; interpreter start and exit {rest:.2f}"]
+
+
+def report_national(r: dict) -> list[str]:
+    """Lines of case (d)."""
+    share = (r["kpis_seconds"] + r["outputs_seconds"]) / r["run_seconds"]
+    return [f"(d) national year, {r['requests']:,} requests: build {r['build_seconds']:.1f} s; of the run "
+            f"{r['run_seconds']:.1f} s, simulate {r['simulate_seconds']:.1f} s, KPIs and tables {r['kpis_seconds']:.1f} s; "
+            f"outputs {r['outputs_seconds']:.1f} s; KPIs and outputs {share:.1%} of the run (goal < 10%), "
+            f"peak {r['peak_mb']:.0f} MB"]
+
+
+def report_default(r: dict) -> list[str]:
+    """Lines of the default scenario's case."""
+    return [f"default scenario, {r['replications']} replications x {r['weeks']} weeks, {r['requests']:,} requests: "
             f"{r['seconds']:.2f} s (goal < 30 s), peak {r['peak_mb']:.0f} MB"]
 
 
@@ -100,6 +140,12 @@ def run(quick: bool = False, slow: bool = False) -> dict:
           f"{platform.machine()}, {os.cpu_count()} CPU(s); wall-clock seconds, one process per case", flush=True)
     results = {"mmc": run_case("mmc", "--customers", str(customers), "--repeat", str(repeat))}
     print("\n".join(report_mmc(results["mmc"])), flush=True)
+    results["marginal"] = run_case("marginal", "--repeat", str(repeat))
+    print("\n".join(report_marginal(results["marginal"])), flush=True)
+    results["sweep"] = run_case("sweep", "--points", "8" if quick else "64")
+    print("\n".join(report_sweep(results["sweep"])), flush=True)
+    results["command"] = run_case("command", "--repeat", str(repeat))
+    print("\n".join(report_command(results["command"])), flush=True)
     results["default"] = run_case("default", "--repeat", str(repeat))
     print("\n".join(report_default(results["default"])), flush=True)
     rows = []
@@ -107,11 +153,13 @@ def run(quick: bool = False, slow: bool = False) -> dict:
         folder = territory_dir(share)
         rows.append((f"{share} of France", run_case("territory", "--data-dir", str(folder), "--weeks", str(weeks))))
         results[f"france_{share}"] = rows[-1][1]
-    print("\n".join(report_territories(rows, f"(c) {weeks} weeks at mature demand, one replication")), flush=True)
+    print("\n".join(report_territories(rows, f"scaling: {weeks} weeks at mature demand, one replication")), flush=True)
     if slow:
-        results["national"] = run_case("territory", "--data-dir", str(territory_dir(Fraction(1))), "--weeks", str(weeks))
-        title = f"(d) national scenario, {weeks} weeks, one replication (goal: run <= 600 s, peak <= 4,096 MB)"
+        results["national"] = run_case("territory", "--data-dir", str(territory_dir(Fraction(1))), "--weeks", str(weeks),
+                                       "--outputs")
+        title = f"national scenario, {weeks} weeks, one replication (goal: run <= 600 s, peak <= 4,096 MB)"
         print("\n".join(report_territories([rows[0], ("metropolitan France", results["national"])], title)), flush=True)
+        print("\n".join(report_national(results["national"])), flush=True)
     return results
 
 

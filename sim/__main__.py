@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
+import time
 
-import hydra
-from omegaconf import DictConfig
+STARTED = time.perf_counter()  # before the imports below: `output.timings` reports them
 
-from sim.cli import (
+import shutil  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from sim.cli import (  # noqa: E402
     CONFIG_DIR,
     CONFIG_NAME,
     check,
+    check_run,
     fail,
     in_multirun,
     output_dir,
@@ -21,13 +26,17 @@ from sim.cli import (
     to_config,
     variant_configs,
 )
-from sim.config import Config
-from sim.core.errors import InputError
-from sim.study.compare import compare, format_comparison, write_comparison
-from sim.study.experiment import run_experiment
-from sim.study.outputs import format_table, write_outputs
-from sim.study.runs import complete_run, record_failure, start_run
-from sim.sweep import config_hash
+from sim.config import Config  # noqa: E402
+from sim.core.errors import InputError  # noqa: E402
+from sim.study.compare import compare, format_comparison, write_comparison  # noqa: E402
+from sim.study.experiment import run_experiment  # noqa: E402
+from sim.study.outputs import format_table, write_outputs  # noqa: E402
+from sim.study.runs import complete_run, record_failure, start_run  # noqa: E402
+from sim.sweep import config_hash  # noqa: E402
+
+PHASES: dict[str, float] = {}
+"""Seconds of each phase of this command, for `output.timings`."""
+_CHECKED: list = []  # the (config, scenario) that main() checked and built, reused by the run
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name=CONFIG_NAME, version_base="1.3")
@@ -45,12 +54,15 @@ def app(cfg: DictConfig) -> float | None:
             return done.get("cost_per_served")
         start_run(out, digest)
         keep = config.output.requests or config.output.figures or config.output.report
-        results = run_experiment(config, progress=not in_sweep, keep_requests=keep)
+        scenario = _CHECKED[1] if _CHECKED and _CHECKED[0] == config else None
+        PHASES["hydra"] = time.perf_counter() - PHASES.pop("_hydra", time.perf_counter())
+        results = run_experiment(config, scenario, progress=not in_sweep, keep_requests=keep, job_folder=out / ".submitit")
+        PHASES.update(results.timings)
         if config.output.figures or config.output.report:  # before write_outputs: summary.json marks a complete run
-            from sim.report import write_figures_and_report  # matplotlib only when figures are wanted
-
-            write_figures_and_report(results, out, figures=config.output.figures, report=config.output.report)
+            _figures_and_report(results, out, config)
+        tick = time.perf_counter()
         write_outputs(results, out)
+        PHASES["outputs"] = time.perf_counter() - tick
     except Exception as exc:
         if in_sweep:  # one failed point must not stop the sweep: sweep.parquet lists it with its error
             record_failure(out, exc, digest)
@@ -62,7 +74,29 @@ def app(cfg: DictConfig) -> float | None:
     if config.output.print_table:
         print(format_table(results))
         print(f"outputs: {out}  ({results.elapsed_s:.1f} s)")
+    if config.output.timings:
+        print(timings_line())
     return results.summary.get("cost_per_served")
+
+
+def _figures_and_report(results, out: Path, config: Config) -> None:
+    """Figures (PNG, SVG if asked) and the HTML report, each rendered once; timed for `output.timings`."""
+    from sim.report import FIGURES_DIR, REPORT, draw_figures, write_report  # matplotlib only when wanted
+
+    tick = time.perf_counter()
+    embedded = draw_figures(results, out / FIGURES_DIR if config.output.figures else None, config.output.svg)
+    PHASES["figures"] = time.perf_counter() - tick
+    if config.output.report:
+        tick = time.perf_counter()
+        write_report(results, out / REPORT, embedded)
+        PHASES["report"] = time.perf_counter() - tick
+
+
+def timings_line() -> str:
+    """One line: seconds of each phase of the command so far, and in all."""
+    order = ("imports", "check", "hydra", "build", "simulate", "kpis", "outputs", "figures", "report")
+    parts = [f"{name} {PHASES[name]:.2f}" for name in order if name in PHASES]
+    return f"timings (s): {', '.join(parts)}; total {time.perf_counter() - STARTED:.2f}"
 
 
 def run_comparison(config: Config, out_dir: Path) -> None:
@@ -82,12 +116,21 @@ def run_comparison(config: Config, out_dir: Path) -> None:
 
 def main() -> None:
     """Check the command line first (one-line errors, exit 2, nothing written), then hand over to Hydra."""
+    PHASES["imports"] = time.perf_counter() - STARTED
+    tick = time.perf_counter()
     overrides, multirun, passthrough = split_argv(sys.argv[1:])
     if not passthrough:
         try:
-            check(overrides, multirun)
+            if multirun:
+                check(overrides, multirun)
+            else:
+                configs, scenario = check_run(overrides)
+                if scenario is not None:
+                    _CHECKED[:] = [configs[0], scenario]
         except InputError as exc:
             fail(exc)
+    PHASES["check"] = time.perf_counter() - tick
+    PHASES["_hydra"] = time.perf_counter()
     register_schema()
     app()
 

@@ -9,6 +9,8 @@ nothing on disk.
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import sys
 from pathlib import Path
@@ -108,8 +110,55 @@ def compose(overrides: Iterable[str] = (), with_hydra: bool = False) -> Any:
         GlobalHydra.instance().clear()
 
 
+GROUPS = frozenset(p.name for p in CONFIG_DIR.iterdir() if p.is_dir())
+"""The config groups (scenario, demand, ...): an override naming one selects a file, others set a value."""
+
+
+@functools.lru_cache(maxsize=32)
+def _composed(groups: tuple[str, ...]) -> Any:
+    """The composition of configs/ with these group selections only (kept: a grid composes it once)."""
+    return compose(groups)
+
+
+def _split_plain(overrides: list[str]) -> tuple[list[str], list[Any]] | None:
+    """(group selections, plain `key=value` overrides) if that is all there is, else None (compose fully)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:
+        return None
+    groups, plain = [], []
+    for o in parsed:
+        special = o.is_sweep_override() or o.is_add() or o.is_delete() or o.is_force_add() or o.package is not None
+        key = o.key_or_group
+        if special or "/" in key or key.split(".")[0] == "hydra":
+            return None
+        (groups if key in GROUPS else plain).append(o.input_line if key in GROUPS else o)
+    return groups, plain
+
+
 def load_config(overrides: Iterable[str] = ()) -> Config:
-    """Compose, type-check and validate a configuration from overrides."""
+    """Compose, type-check and validate a configuration from overrides.
+
+    Value overrides are applied as Hydra applies them (`OmegaConf.update(cfg, key, value, merge=True)` after
+    the composition), onto a composition of the group selections made once per process: a grid of
+    configurations costs one Hydra composition, not one each. Anything else, or any error, goes through
+    a full composition, which gives the canonical message.
+    """
+    from omegaconf import OmegaConf
+
+    overrides = list(overrides)
+    split = _split_plain(overrides)
+    if split is not None:
+        groups, plain = split
+        cfg = copy.deepcopy(_composed(tuple(groups)))
+        try:
+            for o in plain:
+                OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
+            return to_config(cfg)
+        except Exception:  # let the full composition say what is wrong, in Hydra's words
+            pass
     return to_config(compose(overrides))
 
 
@@ -138,28 +187,45 @@ def check(overrides: list[str], multirun: bool = False) -> list[Config]:
     """Validate the overrides of a run or sweep; raise InputError if bad.
 
     Every value of every swept parameter, on the command line or in `hydra.sweeper.params` (configs/sweep/),
-    is composed and validated. A single run also builds its scenario, so data and rota problems stop it here;
-    in a sweep, a point the rota cannot staff is not bad input but a run that fails and is listed with its
-    error in sweep.parquet.
+    is composed and validated. A single run also builds its scenario (`check_run`), so data and rota
+    problems stop it here; in a sweep, a point the rota cannot staff is not bad input but a run that fails
+    and is listed with its error in sweep.parquet.
     """
+    configs, _ = _check(overrides, multirun)
+    return configs
+
+
+def check_run(overrides: list[str]) -> tuple[list[Config], Any]:
+    """As `check`; for a single run, also the scenario it built (a `Scenario`, or None for a sweep)."""
+    return _check(overrides, False)
+
+
+def _check(overrides: list[str], multirun: bool) -> tuple[list[Config], Any]:
     from hydra.types import RunMode
+    from omegaconf import open_dict
 
     from sim.build.scenario import build_scenario
 
     user = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
     sweeper = [o for o in overrides if o.startswith(("hydra.sweeper.", "hydra.mode="))]
-    hydra_cfg = compose(_expand(user)[0] + sweeper, with_hydra=True).hydra
+    combos = _expand(user)
+    full = compose(combos[0] + sweeper, with_hydra=True)
+    hydra_cfg = full.hydra
     multirun = multirun or hydra_cfg.mode == RunMode.MULTIRUN
     if multirun:
         params = hydra_cfg.sweeper.get("params") or {}
-        user = [f"{k}={v}" for k, v in params.items() if not str(k).startswith("hydra")] + user
-    configs = []
-    for combo in _expand(user):
-        cfg = load_config(combo)
-        if not multirun:
-            build_scenario(cfg)
-        configs.append(cfg)
-    return configs
+        combos = _expand([f"{k}={v}" for k, v in params.items() if not str(k).startswith("hydra")] + user)
+        return [load_config(combo) for combo in combos], None
+    with open_dict(full):  # the run's own configuration: the composition less Hydra's node
+        del full["hydra"]
+    try:
+        config = to_config(full)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise _explain(exc) from None
+    configs = [config] + [load_config(combo) for combo in combos[1:]]
+    return configs, build_scenario(config)
 
 
 def variant_configs(overrides: list[str], variants: dict[str, list[str]]) -> dict[str, Config]:

@@ -146,12 +146,31 @@ class DeliveryConfig:
 
 
 @dataclass
+class ClusterConfig:
+    """Where a run's replications run: in this process (or `n_jobs` local processes), or as SLURM jobs (submitit).
+
+    For a large run whose replications each take minutes (a national year): each job runs
+    `replications_per_job` replications and the run aggregates them into the same summary.json as a local
+    run. The code, the virtual environment and the run folder must be on a filesystem the nodes share.
+    """
+
+    backend: str = "local"  # local | slurm | submitit_local (submitit's local executor: separate processes)
+    partition: Optional[str] = None  # SLURM partition (sinfo -s); default: the cluster's
+    timeout_min: int = 60  # SLURM time limit of each job, minutes
+    cpus_per_task: int = 1
+    mem_gb: float = 4.0  # memory of each job; no more than a node has
+    replications_per_job: int = 1
+    folder: Optional[str] = None  # submitit's job files; default: .submitit in the run folder
+
+
+@dataclass
 class ExperimentConfig:
     """Run length and replications: a fixed number, or `auto` until the KPIs are precise enough (sim.replications)."""
 
     weeks: int = 13  # the 3-month pilot
     replications: Union[int, str] = 10  # or "auto": until the 95% CI of auto_kpis is within auto_precision
     n_jobs: int = 1  # replications run in parallel processes when > 1; results are identical
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)  # or as SLURM jobs: experiment.cluster.backend=slurm
     variants: Dict[str, List[str]] = field(default_factory=dict)  # name: overrides; compared on common random numbers
     reference: Optional[str] = None  # variant the others are compared with (default: the first)
     auto_kpis: List[str] = field(default_factory=lambda: ["share_wait_le_20min", "access_delay_days_p90", "cost_per_served"])
@@ -179,7 +198,9 @@ class OutputConfig:
 
     requests: bool = True  # requests.parquet, one row per request
     print_table: bool = True
-    figures: bool = True  # figures/*.png and *.svg
+    timings: bool = False  # print the seconds of each phase of the command (imports, check, build, ...)
+    figures: bool = True  # figures/*.png
+    svg: bool = False  # figures/*.svg as well (vector figures for print)
     report: bool = True  # report.html, one self-contained file
 
 
@@ -350,6 +371,13 @@ def validate(cfg: Config) -> None:
         raise InputError("experiment.auto_look_ahead", f"must be >= 0, got {e.auto_look_ahead}")
     if e.n_jobs == 0 or e.n_jobs < -1:
         raise InputError("experiment.n_jobs", f"must be >= 1, or -1 for all cores, got {e.n_jobs}")
+    cl = e.cluster
+    _choice("experiment.cluster.backend", cl.backend, ("local", "slurm", "submitit_local"))
+    for name, value in (("timeout_min", cl.timeout_min), ("cpus_per_task", cl.cpus_per_task),
+                        ("replications_per_job", cl.replications_per_job)):
+        if value < 1:
+            raise InputError(f"experiment.cluster.{name}", f"must be >= 1, got {value}")
+    _positive("experiment.cluster.mem_gb", cl.mem_gb)
     if e.reference is not None and e.reference not in e.variants:
         raise InputError("experiment.reference", f"{e.reference!r} is not one of the variants ({', '.join(e.variants) or 'none'})")
 

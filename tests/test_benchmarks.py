@@ -28,6 +28,19 @@ def test_default_case_runs_the_default_configuration() -> None:
     assert "default scenario" in bench.report_default(r)[0]
 
 
+def test_marginal_sweep_and_command_cases_measure_what_they_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = cases.marginal(repeat=1, customers=2_000)
+    assert 0 < r["baseline_s_per_request"] < 1e-3 and 0 < r["marginal_s_per_request"] < 1e-2
+    assert "x the minimal SimPy M/M/c" in bench.report_marginal(r)[0]
+    s = cases.sweep(points=2)
+    assert s["wall_seconds"] > s["point_seconds"] > 0 and s["grid_seconds"] > 0
+    assert len(bench.report_sweep(s)) == 2
+    c = cases.command(repeat=1)
+    assert {"imports", "check", "simulate", "kpis", "outputs", "figures", "report"} <= set(c["phases"])
+    assert c["wall_seconds"] >= sum(c["phases"].values()) > 0
+    assert bench.report_command(c)[1].startswith("    phases (s): imports")
+
+
 def test_territory_case_on_a_generated_departement(tmp_path: Path) -> None:
     folder = tmp_path / "ain"
     done = subprocess.run([sys.executable, str(bench.REGENERATE), "--out-dir", str(folder), "--share", "0.001"],
@@ -35,8 +48,9 @@ def test_territory_case_on_a_generated_departement(tmp_path: Path) -> None:
     communes = (folder / "communes.csv").read_text().splitlines()[1:]
     assert {line[:2] for line in communes} == {"01"}  # the first département alone: Ain
     assert f"{len(communes):,} communes" in done.stdout
-    r = cases.territory(folder, weeks=1)
+    r = cases.territory(folder, weeks=1, outputs=True)
     assert r["communes"] == len(communes) and r["agents"] >= 2 * r["sites"] > 0 and r["requests"] > 0
+    assert r["outputs_seconds"] > 0 and r["simulate_seconds"] > 0 and "of the run" in bench.report_national(r)[0]
     lines = bench.report_territories([("Ain", r | {"startup_mb": r["peak_mb"] / 2})], "title")
     assert lines[2].split()[0] == "Ain"
 
@@ -45,6 +59,9 @@ def test_territory_case_on_a_generated_departement(tmp_path: Path) -> None:
 def test_benchmarks_meet_their_goals() -> None:
     r = bench.run(slow=True)
     assert r["mmc"]["end_to_end_s_per_request"] <= 1.5 * r["mmc"]["baseline_s_per_request"]
+    assert r["marginal"]["marginal_s_per_request"] <= 3 * r["marginal"]["baseline_s_per_request"]
+    assert r["command"]["wall_seconds"] < 2.75
     assert r["default"]["seconds"] < 30
     national = r["national"]
     assert national["build_seconds"] + national["run_seconds"] <= 600 and national["peak_mb"] <= 4096
+    assert national["kpis_seconds"] + national["outputs_seconds"] < 0.1 * national["run_seconds"]

@@ -56,7 +56,10 @@ def test_figures_and_report_are_written(small: Results, tmp_path: Path) -> None:
     write_figures_and_report(small, tmp_path)
     for spec in RUN_FIGURES:
         assert (tmp_path / "figures" / f"{spec.name}.png").read_bytes().startswith(b"\x89PNG")
-        assert b"<svg" in (tmp_path / "figures" / f"{spec.name}.svg").read_bytes()[:1000]
+    assert not list((tmp_path / "figures").glob("*.svg"))  # vector figures only on request
+    write_figures_and_report(small, tmp_path / "svg", report=False, svg=True)
+    for spec in RUN_FIGURES:
+        assert b"<svg" in (tmp_path / "svg" / "figures" / f"{spec.name}.svg").read_bytes()[:1000]
     page = (tmp_path / REPORT).read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(RUN_FIGURES)
     assert "seen within 20 min" in page and "Mairie de Saint-Amand-les-Eaux" in page
@@ -98,7 +101,7 @@ def test_names_from_data_are_escaped(tmp_path: Path) -> None:
 def test_queueing_theory_run_has_only_the_wait_figure(tmp_path: Path) -> None:
     mmc = api.run({"scenario": "mmc", "mmc.hours": 200, "mmc.warmup_hours": 20, "experiment.replications": 2})
     write_figures_and_report(mmc, tmp_path)
-    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["waits.png", "waits.svg"]
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["waits.png"]
     assert "Assumptions and sources" not in (tmp_path / REPORT).read_text(encoding="utf-8")
 
 

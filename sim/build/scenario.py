@@ -5,6 +5,9 @@ Building it reads and checks every input file, so bad data is refused before any
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from pathlib import Path
+
 import numpy as np
 
 from sim.build.delivery import mode
@@ -39,20 +42,39 @@ def queue_check(cfg: Config) -> QueueCheck:
                       m.hours, m.warmup_hours)
 
 
-def build_scenario(cfg: Config) -> Scenario:
-    """Load and check the scenario's data, deliver the sites and rota, index the sessions."""
-    if cfg.scenario.kind == "mmc":
-        return queue_check(cfg).scenario(citizens_of(cfg), cfg.staffing.cost_per_agent_hour, cfg.staffing.cost_per_km)
-    delivery = mode(cfg)
-    territory = load_territory(scenario_dir(cfg), cfg.scenario.name)
+_SITES_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
+_SITES_CACHE_SIZE = 8
+
+
+def _stamp(path: Path) -> tuple:
+    """A file's identity for the cache: path, modification time and size (None if absent)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), None)
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+def _sites_and_rota(cfg: Config, delivery) -> tuple:
+    """Territory, travel, rota (checked), reach, session index and drives: what the files, delivery, staffing,
+    frequency and reach decide. Kept for the last few configurations, so the points of a sweep that change
+    only demand, behaviour, costs or seeds build it once; a changed input file is read again."""
+    folder = scenario_dir(cfg)
+    files = [folder / name for name in ("communes.csv", "sites.csv", "scenario.yaml")]
+    files += [resolve_path(p) for p in (cfg.scenario.rota_file, cfg.scenario.travel_matrix) if p]
+    key = (repr(cfg.scenario), repr(cfg.travel), repr(cfg.delivery), cfg.staffing.agents, cfg.staffing.workday_max_h,
+           repr(cfg.frequency), cfg.citizens.max_travel_min, cfg.citizens.horizon_days, cfg.experiment.weeks,
+           tuple(_stamp(f) for f in files))
+    if key in _SITES_CACHE:
+        _SITES_CACHE.move_to_end(key)
+        return _SITES_CACHE[key]
+    territory = load_territory(folder, cfg.scenario.name)
     overrides = None
     if cfg.scenario.travel_matrix:
         overrides = load_travel_matrix(resolve_path(cfg.scenario.travel_matrix), territory)
     model = TravelModel(cfg.travel.detour_factor, cfg.travel.speed_kmh, overrides)
-
-    weeks = cfg.experiment.weeks
     # The rota runs on past the demand so that late needs can still find a session within the horizon.
-    rota_weeks = weeks + int(np.ceil(cfg.citizens.horizon_days / 7.0))
+    rota_weeks = cfg.experiment.weeks + int(np.ceil(cfg.citizens.horizon_days / 7.0))
     territory, travel, rota = delivery.deliver(cfg, territory, model, rota_weeks)
     if not np.isfinite(rota.session_start).all() or rota.n_sessions == 0:
         raise InputError("rota", "has no sessions")
@@ -60,14 +82,25 @@ def build_scenario(cfg: Config) -> Scenario:
     rch = reach(territory, model, cfg.citizens.max_travel_min)
     before_min, km_before, after_min, km_after = day_plan(rota, travel)
     before_km, after_km = shared_vehicle(rota, km_before, km_after)
+    built = (territory, travel, rota, rch, SessionIndex.build(rota, rch), before_min, before_km, after_min, after_km)
+    _SITES_CACHE[key] = built
+    while len(_SITES_CACHE) > _SITES_CACHE_SIZE:
+        _SITES_CACHE.popitem(last=False)
+    return built
+
+
+def build_scenario(cfg: Config) -> Scenario:
+    """Load and check the scenario's data, deliver the sites and rota, index the sessions."""
+    if cfg.scenario.kind == "mmc":
+        return queue_check(cfg).scenario(citizens_of(cfg), cfg.staffing.cost_per_agent_hour, cfg.staffing.cost_per_km)
+    territory, travel, rota, rch, index, before_min, before_km, after_min, after_km = _sites_and_rota(cfg, mode(cfg))
     share = np.array([cfg.demand.operator_share.get(op, 0.0) for op in OPERATORS])
     medians = np.array([cfg.service.median_min_by_operator.get(op, cfg.service.median_min) for op in OPERATORS])
     return Scenario(
-        name=cfg.scenario.name, territory=territory, travel=travel, rota=rota, reach=rch,
-        index=SessionIndex.build(rota, rch), drive_before_min=before_min, km_before=before_km,
-        drive_after_min=after_min, km_after=after_km,
+        name=cfg.scenario.name, territory=territory, travel=travel, rota=rota, reach=rch, index=index,
+        drive_before_min=before_min, km_before=before_km, drive_after_min=after_min, km_after=after_km,
         rate_per_day=daily_rate(territory.population, cfg.demand.rate_per_1000_per_day, cfg.demand.uptake, share),
-        weekday_profile=np.array(cfg.demand.weekday_profile, dtype=float), days=weeks * 7,
+        weekday_profile=np.array(cfg.demand.weekday_profile, dtype=float), days=cfg.experiment.weeks * 7,
         service_median_min=medians, service_sigma=cfg.service.sigma, service_distribution=cfg.service.distribution,
         referred_share=cfg.service.referred_share, citizens=citizens_of(cfg),
         cost_per_agent_hour=cfg.staffing.cost_per_agent_hour, cost_per_km=cfg.staffing.cost_per_km,

