@@ -64,7 +64,7 @@ def report_mmc(r: dict) -> list[str]:
     base = r["baseline_s_per_request"]
     us = 1e6
     return [
-        f"(a) M/M/5 at load 0.9, {r['customers']:,} customers, best of the repeats",
+        f"M/M/5 at load 0.9, {r['customers']:,} customers, best of the repeats",
         f"    minimal SimPy M/M/c (benchmarks/baseline_mmc.py)  {us * base:6.2f} us/customer",
         f"    model, SimPy part (sim.core.model.simulate)     {us * r['simpy_s_per_request']:6.2f} us/request"
         f"   {r['simpy_s_per_request'] / base:4.2f}x baseline",

@@ -167,7 +167,17 @@ def session_table(scenario: Scenario, log: ReplicationLog, replication: int) -> 
 
 
 def _by_key(code: np.ndarray, n_keys: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """Sum of `weights` (or count) per key code."""
+    """Sum of `weights` (or count) per key code.
+
+    With one key, the same sum without bincount (which holds the GIL): integers summed exactly, floats in
+    index order as bincount adds them (a running sum), so the bits are the same.
+    """
+    if n_keys == 1:
+        if weights is None:
+            return np.array([float(len(code))])
+        if weights.dtype.kind == "f":
+            return np.array([float(np.cumsum(weights)[-1]) if len(weights) else 0.0])
+        return np.array([float(np.count_nonzero(weights) if weights.dtype == bool else weights.sum(dtype=np.int64))])
     return np.bincount(code, weights=weights, minlength=n_keys)[:n_keys].astype(float)
 
 
@@ -207,7 +217,8 @@ def _stats(out: dict[str, np.ndarray], name: str, code: np.ndarray, values: np.n
            ascending: np.ndarray, n_keys: int, count: np.ndarray) -> None:
     """Columns <name>_mean, _p50, _p90 and _p95 per key into `out` (`ascending` = `values[order]`, `count` per key)."""
     out[f"{name}_mean"] = _share(_by_key(code, n_keys, values), count.astype(float))
-    for q, col in _quantiles_by_key(code[order], ascending, n_keys, count).items():
+    keys = code[order] if n_keys > 1 else code  # one key: no need to put the keys in value order
+    for q, col in _quantiles_by_key(keys, ascending, n_keys, count).items():
         out[f"{name}_p{q}"] = col
 
 
@@ -270,10 +281,16 @@ def prepare(scenario: Scenario, cols: dict[str, np.ndarray], run: Callable = map
         "seen_in_window": seen & (start < scenario.days * DAY_MIN),
     }
     wait_seen, access = wait[seen], cols["access_delay_days"][reached]
-    wait_order, access_order = run(np.argsort, (wait_seen, access))
-    return _Prepared(outcome, seen, reached, weights, wait_seen, wait_order, wait_seen[wait_order],
+    (wait_order, wait_sorted), (access_order, access_sorted) = run(_sorted, (wait_seen, access))
+    return _Prepared(outcome, seen, reached, weights, wait_seen, wait_order, wait_sorted,
                      cols["queue_wait_total_min"][seen], (seen & (wait <= WAIT_TARGET_MIN))[reached],
-                     access, access_order, access[access_order])
+                     access, access_order, access_sorted)
+
+
+def _sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The order that sorts `values`, and the values in that order."""
+    order = np.argsort(values)
+    return order, values[order]
 
 
 def request_metrics(scenario: Scenario, cols: dict[str, np.ndarray], code: np.ndarray, k: int,
@@ -281,17 +298,18 @@ def request_metrics(scenario: Scenario, cols: dict[str, np.ndarray], code: np.nd
     """Counts by outcome and wait statistics per key (`code`: each request's key among `k`); `prepared`
     (from `prepare`) is shared by the scopes of a replication, computed if not given."""
     p = prepared or prepare(scenario, cols)
-    counts = np.bincount(code * len(OUTCOMES) + p.outcome, minlength=k * len(OUTCOMES)).reshape(k, len(OUTCOMES))
+    pairs = p.outcome if k == 1 else code * len(OUTCOMES) + p.outcome
+    counts = np.bincount(pairs, minlength=k * len(OUTCOMES)).reshape(k, len(OUTCOMES))
     out: Metrics = {"requests": counts.sum(axis=1).astype(float)}
     for j, name in enumerate(OUTCOMES):
         out[name] = counts[:, j].astype(float)
     out["turned_away_visits"] = _by_key(code, k, p.weights["turned_away_visits"])
     out["share_needs_met_within_7d"] = _share(_by_key(code, k, p.weights["met"]), out["requests"])
     seen, reached = code[p.seen], code[p.reached]
-    n_seen = np.bincount(seen, minlength=k)[:k]
+    n_seen = np.bincount(seen, minlength=k)[:k] if k > 1 else np.array([len(seen)])
     _stats(out, "queue_wait_min", seen, p.wait, p.wait_order, p.wait_sorted, k, n_seen)
     out["queue_wait_total_min_mean"] = _share(_by_key(seen, k, p.total_wait), n_seen.astype(float))
-    n_reached = np.bincount(reached, minlength=k)[:k]
+    n_reached = np.bincount(reached, minlength=k)[:k] if k > 1 else np.array([len(reached)])
     out["share_wait_le_20min"] = _share(_by_key(reached, k, p.on_time), n_reached.astype(float))
     _stats(out, "access_delay_days", reached, p.access, p.access_order, p.access_sorted, k, n_reached)
     out["seen_in_window"] = _by_key(code, k, p.weights["seen_in_window"])

@@ -6,6 +6,8 @@ resumed sweep) never sees a half-written file; `summary.json` is written last an
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -42,6 +44,23 @@ def write_json(path: Path, data: dict) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def csv_text(table: pd.DataFrame) -> str:
+    """The table as pandas writes it with `to_csv(index=False, float_format="%.10g")`, several times faster:
+    floats formatted in one pass, rows written by the csv module (the national KPI table has 765,000 rows)."""
+    columns = []
+    for name in table.columns:
+        values = table[name]
+        if values.dtype.kind == "f":
+            columns.append(["" if v != v else f"{v:.10g}" for v in values.tolist()])
+        else:
+            columns.append(["" if v is None or v != v else str(v) for v in values.tolist()])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([str(c) for c in table.columns])
+    writer.writerows(zip(*columns))
+    return buffer.getvalue()
+
+
 def write_outputs(results: Results, out_dir: Path) -> list[Path]:
     """Write requests.parquet (if kept), sessions.parquet, kpis.csv and summary.json (last) into `out_dir`."""
     written = []
@@ -53,7 +72,8 @@ def write_outputs(results: Results, out_dir: Path) -> list[Path]:
             write_atomic(p, lambda tmp, t=table: t.to_parquet(tmp, index=False))
             written.append(p)
     p = out_dir / "kpis.csv"
-    write_atomic(p, lambda tmp: results.kpis.to_csv(tmp, index=False, float_format="%.10g"))
+    text = csv_text(results.kpis)
+    write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
     written.append(p)
     p = out_dir / SUMMARY
     write_json(p, results.summary)
