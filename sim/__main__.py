@@ -71,6 +71,8 @@ def app(cfg: DictConfig) -> float | None:
             raise
         shutil.rmtree(out, ignore_errors=True)
         fail(exc)
+    for note in results.scenario.notes:
+        print(f"note: {note}", file=sys.stderr)
     if config.output.print_table:
         print(format_table(results))
         print(f"outputs: {out}  ({results.elapsed_s:.1f} s)")

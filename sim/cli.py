@@ -207,9 +207,9 @@ def _check(overrides: list[str], multirun: bool) -> tuple[list[Config], Any]:
     from sim.build.scenario import build_scenario
 
     user = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
-    sweeper = [o for o in overrides if o.startswith(("hydra.sweeper.", "hydra.mode="))]
+    hydra_overrides = [o for o in overrides if o.lstrip("+~").startswith("hydra")]  # launcher, sweeper, folders
     combos = _expand(user)
-    full = compose(combos[0] + sweeper, with_hydra=True)
+    full = compose(combos[0] + hydra_overrides, with_hydra=True)
     hydra_cfg = full.hydra
     multirun = multirun or hydra_cfg.mode == RunMode.MULTIRUN
     if multirun:

@@ -9,6 +9,7 @@ source.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -234,18 +235,6 @@ class Config:
     seed: int = 0
 
 
-def _positive(name: str, value: float, allow_zero: bool = False) -> None:
-    if not math.isfinite(value):
-        raise InputError(name, f"must be a finite number, got {value}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise InputError(name, f"must be {'>= 0' if allow_zero else '> 0'}, got {value}")
-
-
-def _share(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise InputError(name, f"must be a share in [0, 1], got {value}")
-
-
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise InputError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
@@ -284,102 +273,157 @@ def parse_session_pattern(sessions: List[str], key: str = "frequency.sessions") 
     return out
 
 
-def validate(cfg: Config) -> None:
-    """Check ranges and consistency; raise `InputError` naming the first offending field."""
-    _choice("scenario.kind", cfg.scenario.kind, ("territory", "mmc"))
-    _positive("travel.detour_factor", cfg.travel.detour_factor)
-    if cfg.travel.detour_factor < 1.0:
-        raise InputError("travel.detour_factor", f"road distance cannot be shorter than straight line, got {cfg.travel.detour_factor}")
-    _positive("travel.speed_kmh", cfg.travel.speed_kmh)
+@dataclass(frozen=True)
+class Bound:
+    """The plausible range of a numeric setting: [low, high], low excluded if `open_low`; `why` the upper bound's reason."""
 
+    low: float
+    high: float
+    open_low: bool = False
+    integer: bool = False
+    why: str = ""
+    alternative: str = ""  # what else the setting accepts, said when it is too low (e.g. "or 'auto'")
+
+
+MAX_REQUESTS = 50_000_000
+"""Needs expected in one replication beyond which a run is refused (five national years; memory grows with them)."""
+
+BOUNDS: Dict[str, Bound] = {
+    "seed": Bound(0, 2**63 - 1, integer=True, why="numpy's SeedSequence takes non-negative integers"),
+    "travel.detour_factor": Bound(1.0, 3.0, why="road distance is 1.2-1.4 x the straight line"),
+    "travel.speed_kmh": Bound(0, 130, open_low=True, why="the motorway speed limit"),
+    "demand.rate_per_1000_per_day": Bound(0, 100, open_low=True, why="the national average is 0.53"),
+    "demand.uptake": Bound(0, 1, open_low=True, why="a share of the mature rate"),
+    "demand.operator_share.*": Bound(0, 1, why="a share"),
+    "demand.weekday_profile[*]": Bound(0, 100, why="relative weights of the days"),
+    "citizens.max_travel_min": Bound(0, 600, open_low=True, why="ten hours"),
+    "citizens.horizon_days": Bound(0, 365, open_low=True, why="a year"),
+    "citizens.front_loaded_shape": Bound(0, 1000, open_low=True),
+    "citizens.appointment_share": Bound(0, 1, why="a share"),
+    "citizens.slot_min": Bound(0, 1440, open_low=True, why="a day"),
+    "citizens.patience_mean_min": Bound(0, 100_000, open_low=True),
+    "citizens.p_return": Bound(0, 1, why="a probability"),
+    "citizens.choice.weight_min_per_day": Bound(0, 10_000),
+    "citizens.choice.logit_scale_min": Bound(0, 10_000, open_low=True),
+    "service.median_min": Bound(0, 1440, open_low=True, why="a day"),
+    "service.sigma": Bound(0, 5),
+    "service.median_min_by_operator.*": Bound(0, 1440, open_low=True, why="a day"),
+    "service.referred_share": Bound(0, 1, why="a share"),
+    "staffing.agents": Bound(1, 100_000, integer=True),
+    "staffing.workday_max_h": Bound(0, 24, open_low=True, why="a day"),
+    "staffing.cost_per_agent_hour": Bound(0, 10_000),
+    "staffing.cost_per_km": Bound(0, 100),
+    "frequency.visits_per_site_per_week": Bound(0, 100, open_low=True),
+    "frequency.working_days[*]": Bound(0, 6, integer=True, why="Monday = 0 to Sunday = 6"),
+    "delivery.fixed.advisors": Bound(1, 1000, integer=True),
+    "delivery.bus.cycle_weeks": Bound(1, 52, integer=True, why="a year"),
+    "delivery.bus.buses": Bound(1, 10_000, integer=True),
+    "delivery.bus.staff": Bound(1, 50, integer=True),
+    "experiment.weeks": Bound(1, 520, integer=True, why="ten years"),
+    "experiment.replications": Bound(1, 10_000, integer=True, alternative=" or 'auto'"),
+    "experiment.n_jobs": Bound(-1, 1024, integer=True, why="-1 is every core"),
+    "experiment.auto_precision": Bound(0, 1, open_low=True, why="a relative half-width"),
+    "experiment.min_replications": Bound(2, 10_000, integer=True),
+    "experiment.max_replications": Bound(2, 10_000, integer=True),
+    "experiment.auto_look_ahead": Bound(0, 1000, integer=True),
+    "experiment.cluster.timeout_min": Bound(1, 43_200, integer=True, why="30 days"),
+    "experiment.cluster.cpus_per_task": Bound(1, 1024, integer=True),
+    "experiment.cluster.mem_gb": Bound(0, 4096, open_low=True),
+    "experiment.cluster.replications_per_job": Bound(1, 10_000, integer=True),
+    "mmc.arrival_rate_per_hour": Bound(0, 100_000, open_low=True),
+    "mmc.service_rate_per_hour": Bound(0, 100_000, open_low=True),
+    "mmc.servers": Bound(1, 100_000, integer=True),
+    "mmc.patience_rate_per_hour": Bound(0, 100_000),
+    "mmc.hours": Bound(0, 10_000_000, open_low=True),
+    "mmc.warmup_hours": Bound(0, 10_000_000),
+}
+"""Every numeric setting of the schema (`*` any key or index); tests/test_bad_inputs.py checks none is missing."""
+
+
+def _bound_of(path: str) -> Bound | None:
+    """The bound of a setting's dotted path, `*` standing for a key or an index."""
+    if path in BOUNDS:
+        return BOUNDS[path]
+    generic = re.sub(r"\[\d+\]$", "[*]", path)
+    if generic in BOUNDS:
+        return BOUNDS[generic]
+    return BOUNDS.get(path.rsplit(".", 1)[0] + ".*")
+
+
+def numeric_settings(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, value) of every number in a configuration (dataclasses, dicts and lists walked)."""
+    out: list[tuple[str, Any]] = []
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            out += numeric_settings(getattr(node, f.name), f"{prefix}{f.name}.")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            out += numeric_settings(value, f"{prefix}{key}.")
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            out += numeric_settings(value, f"{prefix[:-1]}[{i}].")
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        out.append((prefix[:-1], node))
+    return out
+
+
+def check_number(path: str, value: float) -> None:
+    """Refuse a setting that is not a finite number within its bound, naming the setting and the bound."""
+    bound = _bound_of(path)
+    if bound is None:
+        raise InputError(path, "has no declared bound (sim.config.BOUNDS)")
+    if not math.isfinite(value):
+        raise InputError(path, f"must be a finite number, got {value}")
+    if bound.integer and value != int(value):
+        raise InputError(path, f"must be a whole number, got {value}")
+    if (bound.low, bound.high, bound.open_low) == (0, 1, False) and not 0 <= value <= 1:
+        raise InputError(path, f"must be a share in [0, 1], got {value:g}")
+    low = f"> {bound.low:g}" if bound.open_low else f">= {bound.low:g}"
+    if value < bound.low or (bound.open_low and value == bound.low):
+        raise InputError(path, f"must be {low}{bound.alternative}, got {value:g}")
+    if value > bound.high:
+        why = f" ({bound.why})" if bound.why else ""
+        raise InputError(path, f"must be at most {bound.high:g}{why}, got {value:g}")
+
+
+def validate(cfg: Config) -> None:
+    """Check every number against its bound, then names, shares and consistency; raise `InputError` naming the
+    first offending field."""
+    for path, value in numeric_settings(cfg):
+        check_number(path, value)
+    _choice("scenario.kind", cfg.scenario.kind, ("territory", "mmc"))
     d = cfg.demand
-    _positive("demand.rate_per_1000_per_day", d.rate_per_1000_per_day)
-    _share("demand.uptake", d.uptake)
-    _positive("demand.uptake", d.uptake)
-    for op, share in d.operator_share.items():
+    for op in d.operator_share:
         if op not in OPERATORS:
             raise InputError(f"demand.operator_share.{op}", f"unknown operator; known: {', '.join(OPERATORS)}")
-        _share(f"demand.operator_share.{op}", share)
     total = sum(d.operator_share.values())
     if abs(total - 1.0) > 1e-6:
         raise InputError("demand.operator_share", f"shares must add up to 1, got {total:.6g}")
     if len(d.weekday_profile) != 7:
         raise InputError("demand.weekday_profile", f"needs 7 values (Monday..Sunday), got {len(d.weekday_profile)}")
-    for i, w in enumerate(d.weekday_profile):
-        _positive(f"demand.weekday_profile[{i}]", w, allow_zero=True)
     if sum(d.weekday_profile) <= 0:
         raise InputError("demand.weekday_profile", "at least one day must have demand")
 
     c = cfg.citizens
-    _positive("citizens.max_travel_min", c.max_travel_min)
-    _positive("citizens.horizon_days", c.horizon_days)
     for kind in ("walk_in", "booker"):
         _choice(f"citizens.choice.{kind}", getattr(c.choice, kind), tuple(RULES))
-    _positive("citizens.choice.weight_min_per_day", c.choice.weight_min_per_day, allow_zero=True)
-    _positive("citizens.choice.logit_scale_min", c.choice.logit_scale_min)
     _choice("citizens.arrival_profile", c.arrival_profile, ("front_loaded", "uniform"))
-    _positive("citizens.front_loaded_shape", c.front_loaded_shape)
-    _share("citizens.appointment_share", c.appointment_share)
-    _positive("citizens.slot_min", c.slot_min)
-    _positive("citizens.patience_mean_min", c.patience_mean_min)
-    _share("citizens.p_return", c.p_return)
 
     s = cfg.service
     _choice("service.distribution", s.distribution, ("lognormal", "exponential"))
-    _positive("service.median_min", s.median_min)
-    _positive("service.sigma", s.sigma, allow_zero=True)
-    for op, median in s.median_min_by_operator.items():
+    for op in s.median_min_by_operator:
         if op not in OPERATORS:
             raise InputError(f"service.median_min_by_operator.{op}", f"unknown operator; known: {', '.join(OPERATORS)}")
-        _positive(f"service.median_min_by_operator.{op}", median)
-    _share("service.referred_share", s.referred_share)
-
-    st = cfg.staffing
-    if st.agents < 1:
-        raise InputError("staffing.agents", f"must be >= 1, got {st.agents}")
-    _positive("staffing.workday_max_h", st.workday_max_h)
-    if st.workday_max_h > 24:
-        raise InputError("staffing.workday_max_h", f"must be at most 24, got {st.workday_max_h}")
-    _positive("staffing.cost_per_agent_hour", st.cost_per_agent_hour, allow_zero=True)
-    _positive("staffing.cost_per_km", st.cost_per_km, allow_zero=True)
 
     f = cfg.frequency
-    _positive("frequency.visits_per_site_per_week", f.visits_per_site_per_week)
     parse_session_pattern(f.sessions)
     if not f.working_days:
         raise InputError("frequency.working_days", "needs at least one day (Monday = 0)")
-    if len(set(f.working_days)) != len(f.working_days) or not all(0 <= x <= 6 for x in f.working_days):
+    if len(set(f.working_days)) != len(f.working_days):
         raise InputError("frequency.working_days", f"must be distinct days 0..6 (Monday = 0), got {list(f.working_days)}")
 
     _validate_delivery(cfg)
-
-    e = cfg.experiment
-    if e.weeks < 1:
-        raise InputError("experiment.weeks", f"must be >= 1, got {e.weeks}")
-    if e.replications != "auto" and (isinstance(e.replications, str) or e.replications < 1):
-        raise InputError("experiment.replications", f"must be >= 1 or 'auto', got {e.replications!r}")
-    if not e.auto_kpis:
-        raise InputError("experiment.auto_kpis", "needs at least one KPI")
-    for i, kpi in enumerate(e.auto_kpis):
-        _kpi(f"experiment.auto_kpis[{i}]", kpi)
-    _positive("experiment.auto_precision", e.auto_precision)
-    if e.min_replications < 2:
-        raise InputError("experiment.min_replications", f"must be >= 2 (a CI needs two replications), got {e.min_replications}")
-    if e.max_replications < e.min_replications:
-        raise InputError("experiment.max_replications", f"must be >= experiment.min_replications ({e.min_replications}), got {e.max_replications}")
-    if e.auto_look_ahead < 0:
-        raise InputError("experiment.auto_look_ahead", f"must be >= 0, got {e.auto_look_ahead}")
-    if e.n_jobs == 0 or e.n_jobs < -1:
-        raise InputError("experiment.n_jobs", f"must be >= 1, or -1 for all cores, got {e.n_jobs}")
-    cl = e.cluster
-    _choice("experiment.cluster.backend", cl.backend, ("local", "slurm", "submitit_local"))
-    for name, value in (("timeout_min", cl.timeout_min), ("cpus_per_task", cl.cpus_per_task),
-                        ("replications_per_job", cl.replications_per_job)):
-        if value < 1:
-            raise InputError(f"experiment.cluster.{name}", f"must be >= 1, got {value}")
-    _positive("experiment.cluster.mem_gb", cl.mem_gb)
-    if e.reference is not None and e.reference not in e.variants:
-        raise InputError("experiment.reference", f"{e.reference!r} is not one of the variants ({', '.join(e.variants) or 'none'})")
+    _validate_experiment(cfg)
 
     o = cfg.optimise
     _kpi("optimise.cost", o.cost)
@@ -388,17 +432,33 @@ def validate(cfg: Config) -> None:
         parse_target(f"optimise.targets.{kpi}", text)
 
     m = cfg.mmc
-    _positive("mmc.arrival_rate_per_hour", m.arrival_rate_per_hour)
-    _positive("mmc.service_rate_per_hour", m.service_rate_per_hour)
-    if m.servers < 1:
-        raise InputError("mmc.servers", f"must be >= 1, got {m.servers}")
-    _positive("mmc.patience_rate_per_hour", m.patience_rate_per_hour, allow_zero=True)
-    _positive("mmc.hours", m.hours)
-    _positive("mmc.warmup_hours", m.warmup_hours, allow_zero=True)
     if m.warmup_hours >= m.hours:
         raise InputError("mmc.warmup_hours", f"must be shorter than mmc.hours ({m.hours}), got {m.warmup_hours}")
-    if cfg.scenario.kind == "mmc" and m.patience_rate_per_hour == 0 and m.arrival_rate_per_hour >= m.servers * m.service_rate_per_hour:
-        raise InputError("mmc.arrival_rate_per_hour", "load >= servers without impatience: the queue grows without bound")
+    if cfg.scenario.kind == "mmc":
+        if m.patience_rate_per_hour == 0 and m.arrival_rate_per_hour >= m.servers * m.service_rate_per_hour:
+            raise InputError("mmc.arrival_rate_per_hour", "load >= servers without impatience: the queue grows without bound")
+        expected = m.arrival_rate_per_hour * m.hours
+        if expected > MAX_REQUESTS:
+            raise InputError("mmc.hours", f"{m.arrival_rate_per_hour:g} arrivals an hour for {m.hours:g} hours is "
+                             f"{expected:.3g} requests a replication, more than {MAX_REQUESTS:,}")
+
+
+def _validate_experiment(cfg: Config) -> None:
+    """Replications, their stopping rule and where they run."""
+    e = cfg.experiment
+    if isinstance(e.replications, str) and e.replications != "auto":
+        raise InputError("experiment.replications", f"must be >= 1 or 'auto', got {e.replications!r}")
+    if not e.auto_kpis:
+        raise InputError("experiment.auto_kpis", "needs at least one KPI")
+    for i, kpi in enumerate(e.auto_kpis):
+        _kpi(f"experiment.auto_kpis[{i}]", kpi)
+    if e.max_replications < e.min_replications:
+        raise InputError("experiment.max_replications", f"must be >= experiment.min_replications ({e.min_replications}), got {e.max_replications}")
+    if e.n_jobs == 0:
+        raise InputError("experiment.n_jobs", f"must be >= 1, or -1 for all cores, got {e.n_jobs}")
+    _choice("experiment.cluster.backend", e.cluster.backend, ("local", "slurm", "submitit_local"))
+    if e.reference is not None and e.reference not in e.variants:
+        raise InputError("experiment.reference", f"{e.reference!r} is not one of the variants ({', '.join(e.variants) or 'none'})")
 
 
 def _validate_delivery(cfg: Config) -> None:

@@ -13,14 +13,14 @@ import numpy as np
 from sim.build.delivery import mode
 from sim.build.delivery.vehicles import shared_vehicle
 from sim.build.paths import resolve_path, scenario_dir
-from sim.config import Config
+from sim.config import MAX_REQUESTS, Config
 from sim.core.choice import SessionIndex, make_rule
 from sim.core.demand import OPERATORS, daily_rate
 from sim.core.errors import InputError
 from sim.core.mmc import QueueCheck
 from sim.core.rota import check_rota, day_plan
 from sim.core.scenario import Citizens, Scenario
-from sim.core.territory import TravelModel, load_territory, load_travel_matrix, reach
+from sim.core.territory import BASE, TravelModel, load_territory, load_travel_matrix, reach
 
 
 def citizens_of(cfg: Config) -> Citizens:
@@ -68,7 +68,7 @@ def _sites_and_rota(cfg: Config, delivery) -> tuple:
     if key in _SITES_CACHE:
         _SITES_CACHE.move_to_end(key)
         return _SITES_CACHE[key]
-    territory = load_territory(folder, cfg.scenario.name)
+    territory = load_territory(folder, cfg.scenario.name, "scenario.data_dir" if cfg.scenario.data_dir else "scenario")
     overrides = None
     if cfg.scenario.travel_matrix:
         overrides = load_travel_matrix(resolve_path(cfg.scenario.travel_matrix), territory)
@@ -82,7 +82,9 @@ def _sites_and_rota(cfg: Config, delivery) -> tuple:
     rch = reach(territory, model, cfg.citizens.max_travel_min)
     before_min, km_before, after_min, km_after = day_plan(rota, travel)
     before_km, after_km = shared_vehicle(rota, km_before, km_after)
-    built = (territory, travel, rota, rch, SessionIndex.build(rota, rch), before_min, before_km, after_min, after_km)
+    notes = (_matrix_coverage(cfg, territory, rota, rch, overrides),) if overrides is not None else ()
+    built = (territory, travel, rota, rch, SessionIndex.build(rota, rch), before_min, before_km, after_min, after_km,
+             tuple(n for n in notes if n))
     _SITES_CACHE[key] = built
     while len(_SITES_CACHE) > _SITES_CACHE_SIZE:
         _SITES_CACHE.popitem(last=False)
@@ -93,15 +95,48 @@ def build_scenario(cfg: Config) -> Scenario:
     """Load and check the scenario's data, deliver the sites and rota, index the sessions."""
     if cfg.scenario.kind == "mmc":
         return queue_check(cfg).scenario(citizens_of(cfg), cfg.staffing.cost_per_agent_hour, cfg.staffing.cost_per_km)
-    territory, travel, rota, rch, index, before_min, before_km, after_min, after_km = _sites_and_rota(cfg, mode(cfg))
+    territory, travel, rota, rch, index, before_min, before_km, after_min, after_km, notes = _sites_and_rota(cfg, mode(cfg))
     share = np.array([cfg.demand.operator_share.get(op, 0.0) for op in OPERATORS])
     medians = np.array([cfg.service.median_min_by_operator.get(op, cfg.service.median_min) for op in OPERATORS])
+    rate = daily_rate(territory.population, cfg.demand.rate_per_1000_per_day, cfg.demand.uptake, share)
+    days = cfg.experiment.weeks * 7
+    expected = float(rate.sum() * np.resize(np.asarray(cfg.demand.weekday_profile, float), days).sum())
+    if expected > MAX_REQUESTS:
+        raise InputError("demand.rate_per_1000_per_day", f"{expected:.3g} needs expected in a replication of "
+                         f"{cfg.experiment.weeks} weeks, more than {MAX_REQUESTS:,}")
     return Scenario(
         name=cfg.scenario.name, territory=territory, travel=travel, rota=rota, reach=rch, index=index,
         drive_before_min=before_min, km_before=before_km, drive_after_min=after_min, km_after=after_km,
-        rate_per_day=daily_rate(territory.population, cfg.demand.rate_per_1000_per_day, cfg.demand.uptake, share),
-        weekday_profile=np.array(cfg.demand.weekday_profile, dtype=float), days=cfg.experiment.weeks * 7,
+        rate_per_day=rate, weekday_profile=np.array(cfg.demand.weekday_profile, dtype=float), days=days,
         service_median_min=medians, service_sigma=cfg.service.sigma, service_distribution=cfg.service.distribution,
         referred_share=cfg.service.referred_share, citizens=citizens_of(cfg),
-        cost_per_agent_hour=cfg.staffing.cost_per_agent_hour, cost_per_km=cfg.staffing.cost_per_km,
+        cost_per_agent_hour=cfg.staffing.cost_per_agent_hour, cost_per_km=cfg.staffing.cost_per_km, notes=notes,
     )
+
+
+def _matrix_coverage(cfg: Config, territory, rota, reach_of, overrides: dict) -> str:
+    """A note when a travel matrix leaves trips to the formula (how many), '' when it gives them all.
+
+    Counted: the distinct trips the agents drive (base to a site, site to site, site to base) and the
+    (commune, site) trips of citizens within reach.
+    """
+    ids = np.append(territory.site_id, BASE)
+    sites = rota.session_site[rota.row_session]
+    first = np.zeros(len(sites), dtype=bool)
+    first[rota.day_bounds()[:-1]] = True
+    base = territory.n_sites
+    prev = np.where(first, base, np.roll(sites, 1))
+    last = np.zeros(len(sites), dtype=bool)
+    last[rota.day_bounds()[1:] - 1] = True
+    pairs = np.unique(np.concatenate([np.column_stack([prev, sites]), np.column_stack([sites[last], np.full(last.sum(), base)])]),
+                      axis=0)
+    trips = [(ids[a], ids[b]) for a, b in pairs.tolist() if a != b]
+    agents = sum(pair in overrides for pair in trips)
+    rows, cols = np.nonzero(reach_of.sites >= 0)
+    citizens = [(territory.commune_insee[r], territory.site_id[reach_of.sites[r, c]]) for r, c in zip(rows, cols)]
+    given = sum(pair in overrides for pair in citizens)
+    if agents == len(trips) and given == len(citizens):
+        return ""
+    return (f"scenario.travel_matrix gives {agents:,} of the {len(trips):,} trips the agents drive and {given:,} of "
+            f"the {len(citizens):,} citizens' trips within reach; the others by the formula "
+            f"({cfg.travel.detour_factor:g} x the straight line at {cfg.travel.speed_kmh:g} km/h)")

@@ -69,6 +69,7 @@ class Scenario:
     cost_per_agent_hour: float
     cost_per_km: float
     operators: tuple[str, ...] = OPERATORS  # names of the operator codes of the requests
+    notes: tuple[str, ...] = ()  # what the user should know about how the inputs were read (printed by the CLI)
     queue: QueueTheory | None = None  # set for the queueing-theory scenario (sim.core.mmc)
 
     @property

@@ -18,6 +18,8 @@ from scipy.spatial import cKDTree
 
 from sim.core.errors import InputError
 
+MAX_COMMUNE_POPULATION = 3_000_000
+"""Paris, the largest French commune, has 2.1 million people: more in one row is a data error."""
 VENUES: tuple[str, ...] = ("mairie", "post_office", "apc", "relais", "digital_centre", "bus_stop")
 EARTH_RADIUS_KM = 6371.0088
 BASE = "base"
@@ -77,10 +79,13 @@ class Reach:
     travel_min: np.ndarray  # (C, R) float64, inf where none
 
 
-def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
-    """Read a scenario CSV, checking that it exists, parses and has the expected typed columns."""
+def _read_csv(path: Path, columns: dict[str, str], field: str | None = None) -> pd.DataFrame:
+    """Read a scenario CSV, checking that it exists, parses and has the expected typed columns (numbers finite).
+
+    `field` names the setting that pointed at the file, for the message when it is missing.
+    """
     if not path.is_file():
-        raise InputError(str(path), "file not found")
+        raise InputError(field or str(path), f"file not found: {path}")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -95,13 +100,19 @@ def _read_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
                 raise InputError(f"{path.name}:{row}:{col}", "empty value")
             df[col] = df[col].str.strip()
             continue
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna().to_numpy()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{path.name}:{row + 2}:{col}", f"not a number: {df[col].iloc[row]!r}")
-        df[col] = values.astype(float)
+        df[col] = _finite_column(df[col], f"{path.name}", col)
     return df
+
+
+def _finite_column(text: pd.Series, name: str, col: str) -> pd.Series:
+    """A column of text as floats; the first value that is not a number, or not finite, is refused by row."""
+    values = pd.to_numeric(text, errors="coerce").astype(float)
+    bad = ~np.isfinite(values.to_numpy())
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        kind = "not a number" if values.isna().iloc[row] else "not a finite number"
+        raise InputError(f"{name}:{row + 2}:{col}", f"{kind}: {text.iloc[row]!r}")
+    return values
 
 
 def _check_coordinates(df: pd.DataFrame, path: Path) -> None:
@@ -111,12 +122,12 @@ def _check_coordinates(df: pd.DataFrame, path: Path) -> None:
             raise InputError(f"{path.name}:{bad[0] + 2}:{col}", f"outside [-{lim:g}, {lim:g}]: {df[col].iloc[bad[0]]}")
 
 
-def _read_meta(data_dir: Path, name: str) -> tuple[dict, dict]:
-    """scenario.yaml of a scenario folder and its base (checked: lat and lon numbers)."""
+def _read_meta(data_dir: Path, name: str, field: str) -> tuple[dict, dict]:
+    """scenario.yaml of a scenario folder and its base (checked: lat and lon finite numbers in range)."""
     if not data_dir.is_dir():
-        raise InputError("scenario", f"unknown scenario {name!r} (no folder {data_dir})")
+        raise InputError(field, f"unknown scenario {name!r} (no folder {data_dir})")
     if not (data_dir / "communes.csv").is_file() and (data_dir / "regenerate.py").is_file():
-        raise InputError("scenario", f"the data of {name!r} is not built yet: run python {data_dir / 'regenerate.py'}")
+        raise InputError(field, f"the data of {name!r} is not built yet: run python {data_dir / 'regenerate.py'}")
     meta_path = data_dir / "scenario.yaml"
     try:
         meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
@@ -129,6 +140,9 @@ def _read_meta(data_dir: Path, name: str) -> tuple[dict, dict]:
         base["lat"], base["lon"] = float(base["lat"]), float(base["lon"])
     except (TypeError, ValueError):
         raise InputError(f"{meta_path}:base", "lat and lon must be numbers") from None
+    for key, limit in (("lat", 90.0), ("lon", 180.0)):
+        if not abs(base[key]) <= limit:  # NaN fails too
+            raise InputError(f"{meta_path}:base.{key}", f"must be a finite number in [-{limit:g}, {limit:g}], got {base[key]}")
     return meta or {}, base
 
 
@@ -143,6 +157,10 @@ def _check_tables(communes: pd.DataFrame, sites: pd.DataFrame, cpath: Path, spat
     if (communes["population"] < 0).any():
         row = int(np.flatnonzero(communes["population"] < 0)[0])
         raise InputError(f"{cpath.name}:{row + 2}:population", "must be >= 0")
+    if (communes["population"] > MAX_COMMUNE_POPULATION).any():
+        row = int(np.flatnonzero(communes["population"] > MAX_COMMUNE_POPULATION)[0])
+        raise InputError(f"{cpath.name}:{row + 2}:population", f"{communes['population'].iloc[row]:,.0f} is implausible: "
+                         f"at most {MAX_COMMUNE_POPULATION:,} (Paris, the largest French commune, has 2.1 million)")
     for df, col, path in ((communes, "insee", cpath), (sites, "site_id", spath)):
         dup = df[col].duplicated().to_numpy()
         if dup.any():
@@ -160,12 +178,14 @@ def _check_tables(communes: pd.DataFrame, sites: pd.DataFrame, cpath: Path, spat
     return site_commune
 
 
-def load_territory(data_dir: Path, name: str) -> Territory:
-    """Read and check a scenario folder; every problem names the file, row and column."""
-    meta, base = _read_meta(data_dir, name)
+def load_territory(data_dir: Path, name: str, field: str = "scenario") -> Territory:
+    """Read and check a scenario folder; every problem names the file, row and column (`field`: the setting
+    that pointed at the folder)."""
+    meta, base = _read_meta(data_dir, name, field)
     cpath, spath = data_dir / "communes.csv", data_dir / "sites.csv"
-    communes = _read_csv(cpath, {"insee": "str", "name": "str", "population": "num", "lat": "num", "lon": "num"})
-    sites = _read_csv(spath, {"site_id": "str", "name": "str", "insee": "str", "venue": "str", "lat": "num", "lon": "num"})
+    communes = _read_csv(cpath, {"insee": "str", "name": "str", "population": "num", "lat": "num", "lon": "num"}, field)
+    sites = _read_csv(spath, {"site_id": "str", "name": "str", "insee": "str", "venue": "str", "lat": "num", "lon": "num"},
+                      field)
     site_commune = _check_tables(communes, sites, cpath, spath)
     return Territory(
         name=str(meta.get("name", name)),
@@ -208,17 +228,15 @@ class TravelModel:
         return km / self.speed_kmh * 60.0, km
 
 
-def load_travel_matrix(path: Path, territory: Territory) -> dict[tuple[str, str], tuple[float, float]]:
+def load_travel_matrix(path: Path, territory: Territory, field: str = "scenario.travel_matrix") -> dict[tuple[str, str], tuple[float, float]]:
     """Read a travel-time matrix (from,to,minutes[,km]); ids are INSEE codes, site ids or 'base'.
 
-    A pair given in one direction serves both unless the reverse is given too.
+    Minutes and km must be finite and >= 0; a pair given twice must agree. A pair given in one direction
+    serves both unless the reverse is given too.
     """
-    df = _read_csv(path, {"from": "str", "to": "str", "minutes": "num"})
+    df = _read_csv(path, {"from": "str", "to": "str", "minutes": "num"}, field)
     if "km" in df.columns:
-        km = pd.to_numeric(df["km"], errors="coerce")
-        if km.isna().any():
-            row = int(np.flatnonzero(km.isna().to_numpy())[0])
-            raise InputError(f"{path.name}:{row + 2}:km", f"not a number: {df['km'].iloc[row]!r}")
+        km = _finite_column(df["km"], path.name, "km")
     else:
         km = pd.Series(np.nan, index=df.index)
     known = set(territory.commune_insee) | set(territory.site_id) | {BASE}
@@ -227,10 +245,19 @@ def load_travel_matrix(path: Path, territory: Territory) -> dict[tuple[str, str]
         if unknown.any():
             row = int(np.flatnonzero(unknown.to_numpy())[0])
             raise InputError(f"{path.name}:{row + 2}:{col}", f"unknown commune or site {df[col].iloc[row]!r}")
-    if (df["minutes"] < 0).any():
-        row = int(np.flatnonzero((df["minutes"] < 0).to_numpy())[0])
-        raise InputError(f"{path.name}:{row + 2}:minutes", "must be >= 0")
+    for col, values in (("minutes", df["minutes"]), ("km", km)):
+        negative = (values < 0).to_numpy()
+        if negative.any():
+            row = int(np.flatnonzero(negative)[0])
+            raise InputError(f"{path.name}:{row + 2}:{col}", f"must be >= 0, got {values.iloc[row]:g}")
     out: dict[tuple[str, str], tuple[float, float]] = {}
+    given: dict[tuple[str, str], tuple[int, float, float]] = {}
+    for row, (a, b, m, k) in enumerate(zip(df["from"], df["to"], df["minutes"], km)):
+        first, m0, k0 = given.setdefault((a, b), (row, float(m), float(k)))
+        if m0 != m or not (k0 == k or (k0 != k0 and k != k)):  # km both missing is agreement
+            seen = (first, m0, k0)
+            raise InputError(f"{path.name}:{row + 2}", f"{a} -> {b} is given twice and disagrees with row {seen[0] + 2} "
+                             f"({seen[1]:g} min against {float(m):g})")
     for a, b, m, k in zip(df["from"], df["to"], df["minutes"], km):
         out.setdefault((b, a), (float(m), float(k)))
     for a, b, m, k in zip(df["from"], df["to"], df["minutes"], km):

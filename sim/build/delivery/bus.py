@@ -20,12 +20,8 @@ from sim.core.territory import Territory, TravelModel, TravelTimes, agent_travel
 
 
 def check_bus(cfg: Config) -> None:
-    """Refuse a bus with a bad session pattern, cycle, crew or fleet."""
-    bus = cfg.delivery.bus
-    parse_session_pattern(list(bus.sessions), "delivery.bus.sessions")
-    for name, value in (("cycle_weeks", bus.cycle_weeks), ("staff", bus.staff), ("buses", bus.buses)):
-        if value is not None and value < 1:
-            raise InputError(f"delivery.bus.{name}", f"must be >= 1, got {value}")
+    """Refuse a bus with a bad session pattern (its numbers are checked with every setting's, sim.config.BOUNDS)."""
+    parse_session_pattern(list(cfg.delivery.bus.sessions), "delivery.bus.sessions")
 
 
 def bus_stops(territory: Territory) -> Territory:
