@@ -197,3 +197,14 @@ def test_command_line_end_to_end(tmp_path):
     assert good.stdout.strip() == str(tmp_path / "good")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["good"]
     _check_scenario(tmp_path / "good")
+
+
+def test_force_refuses_a_folder_that_is_not_a_scenario(tmp_path, capsys):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.md").write_text("months of work\n", encoding="utf-8")
+    assert main(["demo", "--insee", "59526", "--out-dir", str(precious), "--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --force:") and "is not a scenario folder" in err[0]
+    assert sorted(p.name for p in precious.iterdir()) == ["chapter1.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]  # no staging folder left behind

