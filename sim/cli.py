@@ -23,6 +23,14 @@ from sim.core.errors import InputError
 CONFIG_DIR = repo_root() / "configs"
 CONFIG_NAME = "config"
 EXIT_BAD_INPUT = 2
+EXIT_FAULT = 1
+"""Exit codes: 2 for bad input (nothing run, nothing written); 1 for a fault of the machine (disk full, job lost)."""
+MIN_FREE_BYTES = 1 << 20
+"""Free space a run or sweep needs on its output folder's file system to start (Hydra's files, the first outputs)."""
+
+
+class NoRoom(Exception):
+    """The output folder's file system is (nearly) full: one line, exit code 1, nothing written."""
 
 
 def register_schema() -> None:
@@ -187,9 +195,10 @@ def check(overrides: list[str], multirun: bool = False) -> list[Config]:
     """Validate the overrides of a run or sweep; raise InputError if bad.
 
     Every value of every swept parameter, on the command line or in `hydra.sweeper.params` (configs/sweep/),
-    is composed and validated. A single run also builds its scenario (`check_run`), so data and rota
-    problems stop it here; in a sweep, a point the rota cannot staff is not bad input but a run that fails
-    and is listed with its error in sweep.parquet.
+    is composed and validated, and the data files of each distinct scenario are read and checked
+    (`check_data`). A single run also builds its scenario (`check_run`), so rota problems stop it here too;
+    in a sweep, a point the rota cannot staff is not bad input but a run that fails and is listed with its
+    error in sweep.parquet.
     """
     configs, _ = _check(overrides, multirun)
     return configs
@@ -204,7 +213,7 @@ def _check(overrides: list[str], multirun: bool) -> tuple[list[Config], Any]:
     from hydra.types import RunMode
     from omegaconf import open_dict
 
-    from sim.build.scenario import build_scenario
+    from sim.build.scenario import build_scenario, check_data
 
     user = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
     hydra_overrides = [o for o in overrides if o.lstrip("+~").startswith("hydra")]  # launcher, sweeper, folders
@@ -212,10 +221,13 @@ def _check(overrides: list[str], multirun: bool) -> tuple[list[Config], Any]:
     full = compose(combos[0] + hydra_overrides, with_hydra=True)
     hydra_cfg = full.hydra
     multirun = multirun or hydra_cfg.mode == RunMode.MULTIRUN
+    check_room("hydra.sweep.dir" if multirun else "hydra.run.dir", Path(str(hydra_cfg.sweep.dir if multirun else hydra_cfg.run.dir)))
     if multirun:
         params = hydra_cfg.sweeper.get("params") or {}
         combos = _expand([f"{k}={v}" for k, v in params.items() if not str(k).startswith("hydra")] + user)
-        return [load_config(combo) for combo in combos], None
+        configs = [load_config(combo) for combo in combos]
+        check_data(configs)
+        return configs, None
     with open_dict(full):  # the run's own configuration: the composition less Hydra's node
         del full["hydra"]
     try:
@@ -226,6 +238,22 @@ def _check(overrides: list[str], multirun: bool) -> tuple[list[Config], Any]:
         raise _explain(exc) from None
     configs = [config] + [load_config(combo) for combo in combos[1:]]
     return configs, build_scenario(config)
+
+
+def check_room(field: str, folder: Path) -> None:
+    """Raise NoRoom if the file system that will hold `folder` has less than MIN_FREE_BYTES free."""
+    import shutil
+
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        return  # cannot tell: the writes will say
+    if free < MIN_FREE_BYTES:
+        raise NoRoom(f"{field}: only {free / 1024:.0f} kB free on the file system of {existing}; a run needs at "
+                     f"least {MIN_FREE_BYTES >> 20} MiB to start: make room or choose another folder")
 
 
 def variant_configs(overrides: list[str], variants: dict[str, list[str]]) -> dict[str, Config]:
@@ -265,3 +293,10 @@ def in_multirun() -> bool:
     from hydra.types import RunMode
 
     return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def launched_here() -> bool:
+    """Whether the current job runs in the process that launched the sweep (Hydra's basic launcher)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return str(HydraConfig.get().launcher.get("_target_", "")).endswith("BasicLauncher")

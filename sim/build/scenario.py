@@ -18,7 +18,7 @@ from sim.core.choice import SessionIndex, make_rule
 from sim.core.demand import OPERATORS, daily_rate
 from sim.core.errors import InputError
 from sim.core.mmc import QueueCheck
-from sim.core.rota import check_rota, day_plan
+from sim.core.rota import check_rota, day_plan, load_rota_file
 from sim.core.scenario import Citizens, Scenario
 from sim.core.territory import BASE, TravelModel, load_territory, load_travel_matrix, reach
 
@@ -73,9 +73,7 @@ def _sites_and_rota(cfg: Config, delivery) -> tuple:
     if cfg.scenario.travel_matrix:
         overrides = load_travel_matrix(resolve_path(cfg.scenario.travel_matrix), territory)
     model = TravelModel(cfg.travel.detour_factor, cfg.travel.speed_kmh, overrides)
-    # The rota runs on past the demand so that late needs can still find a session within the horizon.
-    rota_weeks = cfg.experiment.weeks + int(np.ceil(cfg.citizens.horizon_days / 7.0))
-    territory, travel, rota = delivery.deliver(cfg, territory, model, rota_weeks)
+    territory, travel, rota = delivery.deliver(cfg, territory, model, _rota_weeks(cfg))
     if not np.isfinite(rota.session_start).all() or rota.n_sessions == 0:
         raise InputError("rota", "has no sessions")
     check_rota(rota, travel, cfg.staffing.workday_max_h * 60.0, territory)
@@ -96,14 +94,9 @@ def build_scenario(cfg: Config) -> Scenario:
     if cfg.scenario.kind == "mmc":
         return queue_check(cfg).scenario(citizens_of(cfg), cfg.staffing.cost_per_agent_hour, cfg.staffing.cost_per_km)
     territory, travel, rota, rch, index, before_min, before_km, after_min, after_km, notes = _sites_and_rota(cfg, mode(cfg))
-    share = np.array([cfg.demand.operator_share.get(op, 0.0) for op in OPERATORS])
     medians = np.array([cfg.service.median_min_by_operator.get(op, cfg.service.median_min) for op in OPERATORS])
-    rate = daily_rate(territory.population, cfg.demand.rate_per_1000_per_day, cfg.demand.uptake, share)
+    rate = _demand(cfg, territory)
     days = cfg.experiment.weeks * 7
-    expected = float(rate.sum() * np.resize(np.asarray(cfg.demand.weekday_profile, float), days).sum())
-    if expected > MAX_REQUESTS:
-        raise InputError("demand.rate_per_1000_per_day", f"{expected:.3g} needs expected in a replication of "
-                         f"{cfg.experiment.weeks} weeks, more than {MAX_REQUESTS:,}")
     return Scenario(
         name=cfg.scenario.name, territory=territory, travel=travel, rota=rota, reach=rch, index=index,
         drive_before_min=before_min, km_before=before_km, drive_after_min=after_min, km_after=after_km,
@@ -112,6 +105,44 @@ def build_scenario(cfg: Config) -> Scenario:
         referred_share=cfg.service.referred_share, citizens=citizens_of(cfg),
         cost_per_agent_hour=cfg.staffing.cost_per_agent_hour, cost_per_km=cfg.staffing.cost_per_km, notes=notes,
     )
+
+
+def _rota_weeks(cfg: Config) -> int:
+    """Weeks of rota: it runs on past the demand so that late needs can still find a session within the horizon."""
+    return cfg.experiment.weeks + int(np.ceil(cfg.citizens.horizon_days / 7.0))
+
+
+def _demand(cfg: Config, territory) -> np.ndarray:
+    """Needs per day by commune and operator; refused if a replication would hold more than MAX_REQUESTS."""
+    share = np.array([cfg.demand.operator_share.get(op, 0.0) for op in OPERATORS])
+    rate = daily_rate(territory.population, cfg.demand.rate_per_1000_per_day, cfg.demand.uptake, share)
+    days = cfg.experiment.weeks * 7
+    expected = float(rate.sum() * np.resize(np.asarray(cfg.demand.weekday_profile, float), days).sum())
+    if expected > MAX_REQUESTS:
+        raise InputError("demand.rate_per_1000_per_day", f"{expected:.3g} needs expected in a replication of "
+                         f"{cfg.experiment.weeks} weeks, more than {MAX_REQUESTS:,}")
+    return rate
+
+
+def check_data(configs: list[Config]) -> None:
+    """Read and check the data files of each distinct scenario of a sweep (communes, sites, travel matrix, rota
+    file) and the demand they imply, without planning rotas: a bad file stops the sweep before any run.
+    Whether a rota can staff a point stays the point's own outcome (a failed run in the sweep table)."""
+    territories: dict[tuple, object] = {}
+    for cfg in configs:
+        if cfg.scenario.kind == "mmc":
+            continue
+        folder = scenario_dir(cfg)
+        files = (cfg.scenario.travel_matrix, cfg.scenario.rota_file)
+        key = (str(folder), cfg.scenario.name, files, _rota_weeks(cfg))
+        if key not in territories:
+            territory = load_territory(folder, cfg.scenario.name, "scenario.data_dir" if cfg.scenario.data_dir else "scenario")
+            if cfg.scenario.travel_matrix:
+                load_travel_matrix(resolve_path(cfg.scenario.travel_matrix), territory)
+            if cfg.scenario.rota_file:
+                load_rota_file(resolve_path(cfg.scenario.rota_file), territory, _rota_weeks(cfg))
+            territories[key] = territory
+        _demand(cfg, territories[key])
 
 
 def _matrix_coverage(cfg: Config, territory, rota, reach_of, overrides: dict) -> str:
