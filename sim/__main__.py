@@ -6,7 +6,6 @@ import time
 
 STARTED = time.perf_counter()  # before the imports below: `output.timings` reports them
 
-import shutil  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -15,11 +14,14 @@ from omegaconf import DictConfig  # noqa: E402
 
 from sim.cli import (  # noqa: E402
     CONFIG_DIR,
+    EXIT_FAULT,
+    NoRoom,
     CONFIG_NAME,
     check,
     check_run,
     fail,
     in_multirun,
+    launched_here,
     output_dir,
     register_schema,
     split_argv,
@@ -29,9 +31,17 @@ from sim.cli import (  # noqa: E402
 from sim.config import Config  # noqa: E402
 from sim.core.errors import InputError  # noqa: E402
 from sim.study.compare import compare, format_comparison, write_comparison  # noqa: E402
-from sim.study.experiment import run_experiment  # noqa: E402
+from sim.study.experiment import Results, run_experiment  # noqa: E402
 from sim.study.outputs import format_table, write_outputs  # noqa: E402
-from sim.study.runs import complete_run, record_failure, start_run  # noqa: E402
+from sim.study.runs import (  # noqa: E402
+    ReplicationCheckpoints,
+    complete_run,
+    discard_run,
+    fault_of,
+    finish_run,
+    record_failure,
+    start_run,
+)
 from sim.sweep import config_hash  # noqa: E402
 
 PHASES: dict[str, float] = {}
@@ -52,24 +62,27 @@ def app(cfg: DictConfig) -> float | None:
         if in_sweep and (done := complete_run(out, digest)) is not None:
             print(f"{out}: complete, skipped")
             return done.get("cost_per_served")
-        start_run(out, digest)
-        keep = config.output.requests or config.output.figures or config.output.report
-        scenario = _CHECKED[1] if _CHECKED and _CHECKED[0] == config else None
-        PHASES["hydra"] = time.perf_counter() - PHASES.pop("_hydra", time.perf_counter())
-        results = run_experiment(config, scenario, progress=not in_sweep, keep_requests=keep, job_folder=out / ".submitit")
-        PHASES.update(results.timings)
-        if config.output.figures or config.output.report:  # before write_outputs: summary.json marks a complete run
-            _figures_and_report(results, out, config)
-        tick = time.perf_counter()
-        write_outputs(results, out)
-        PHASES["outputs"] = time.perf_counter() - tick
+        start_run(out)
+        checkpoints = ReplicationCheckpoints(out, digest) if in_sweep else None
+        results = _run(config, out, checkpoints, in_sweep)
+        finish_run(out, digest, checkpoints.loaded if checkpoints is not None else 0)
     except Exception as exc:
+        fault = fault_of(exc)
         if in_sweep:  # one failed point must not stop the sweep: sweep.parquet lists it with its error
-            record_failure(out, exc, digest)
+            error = record_failure(out, exc, digest)
+            if fault is not None and launched_here():  # the next runs would fail alike: stop, resume later
+                print(f"error: hydra.sweep.dir: {error} in {out}; the sweep stops there: make room, then run the "
+                      "same command again to resume it", file=sys.stderr)
+                raise SystemExit(EXIT_FAULT) from None
+            print(f"error: {error}  (run {out}, the sweep goes on)", file=sys.stderr)
             return None
-        if not isinstance(exc, InputError):
+        if not isinstance(exc, InputError) and fault is None:
             raise
-        shutil.rmtree(out, ignore_errors=True)
+        discard_run(out)
+        if fault is not None:
+            print(f"error: hydra.run.dir: {fault} in {out}; nothing of the run was kept: make room and run again",
+                  file=sys.stderr)
+            raise SystemExit(EXIT_FAULT) from None
         fail(exc)
     for note in results.scenario.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -79,6 +92,22 @@ def app(cfg: DictConfig) -> float | None:
     if config.output.timings:
         print(timings_line())
     return results.summary.get("cost_per_served")
+
+
+def _run(config: Config, out: Path, checkpoints: ReplicationCheckpoints | None, in_sweep: bool) -> Results:
+    """Simulate the replications (reusing the scenario main() built), then write figures, report and tables."""
+    keep = config.output.requests or config.output.figures or config.output.report
+    scenario = _CHECKED[1] if _CHECKED and _CHECKED[0] == config else None
+    PHASES["hydra"] = time.perf_counter() - PHASES.pop("_hydra", time.perf_counter())
+    results = run_experiment(config, scenario, progress=not in_sweep, keep_requests=keep, job_folder=out / ".submitit",
+                             checkpoints=checkpoints)
+    PHASES.update(results.timings)
+    if config.output.figures or config.output.report:
+        _figures_and_report(results, out, config)
+    tick = time.perf_counter()
+    write_outputs(results, out)
+    PHASES["outputs"] = time.perf_counter() - tick
+    return results
 
 
 def _figures_and_report(results, out: Path, config: Config) -> None:
@@ -131,6 +160,9 @@ def main() -> None:
                     _CHECKED[:] = [configs[0], scenario]
         except InputError as exc:
             fail(exc)
+        except NoRoom as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(EXIT_FAULT) from None
     PHASES["check"] = time.perf_counter() - tick
     PHASES["_hydra"] = time.perf_counter()
     register_schema()

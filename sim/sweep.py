@@ -33,7 +33,7 @@ from sim.core.errors import InputError
 from sim.study.optimise import run_optimiser, targets_of
 from sim.study.outputs import summary_row, write_atomic
 from sim.study.progress import SweepProgress
-from sim.study.runs import STATUSES, run_dirs, run_status
+from sim.study.runs import STATUSES, SweepLock, run_dirs, run_status
 
 TABLE = "sweep.parquet"
 TABLE_CSV = "sweep.csv"
@@ -136,29 +136,49 @@ def sweep_size(config: DictConfig) -> int | None:
 
 
 class SweepCallback(Callback):
-    """Hydra callback: progress while a multirun runs; at its end sweep.parquet/sweep.csv and, if asked, the optimum."""
+    """Hydra callback: the sweep folder locked while a multirun runs, with progress; at its end sweep.parquet and
+    sweep.csv and, if asked, the optimum."""
 
     def __init__(self) -> None:
         self.progress: SweepProgress | None = None
+        self.lock: SweepLock | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        """Launchers pickle the callbacks into each job; the progress bar stays in the submitting process."""
-        return {**self.__dict__, "progress": None}
+        """Launchers pickle the callbacks into each job; the lock and the progress bar stay in the submitting process."""
+        return {**self.__dict__, "progress": None, "lock": None}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Show a progress bar of runs on a terminal; stay quiet otherwise."""
+        """Lock the sweep folder (a second sweep on it is refused: one line, exit 2); show progress on a terminal."""
+        self.lock = SweepLock(Path(config.hydra.sweep.dir))
+        try:
+            self.lock.acquire()
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
         if sys.stderr.isatty():
             self.progress = SweepProgress(Path(config.hydra.sweep.dir), sweep_size(config))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Write the sweep table, say how many runs failed, and run the optimiser if `optimise.enabled`."""
+        """Write the sweep table, say how many runs failed, run the optimiser if `optimise.enabled`, unlock.
+
+        Runs left incomplete by a fault (a lost job, a full disk) make the command exit with code 1."""
         if self.progress is not None:
             self.progress.close()
         sweep_dir = Path(config.hydra.sweep.dir)
-        table = write_table(sweep_dir)
+        try:
+            table = write_table(sweep_dir)
+        except OSError as exc:
+            print(f"error: {sweep_dir}: the sweep table could not be written ({exc.strerror or exc}); make room, "
+                  f"then run `python -m sim.sweep collect {sweep_dir}`", file=sys.stderr)
+            raise SystemExit(1) from None
         counts = table["status"].value_counts()
         print(f"sweep: {len(table)} runs, " + ", ".join(f"{counts[s]} {s}" for s in STATUSES if s in counts)
               + f"; table: {sweep_dir / TABLE}")
+        incomplete = int(counts.get("incomplete", 0))
+        if incomplete:
+            print(f"error: {incomplete} run(s) incomplete (see the error column of {sweep_dir / TABLE_CSV}); run the "
+                  "same command again to redo them", file=sys.stderr)
+            raise SystemExit(1)
         options = OmegaConf.to_object(config.optimise) if "optimise" in config else OptimiseConfig()
         if options.enabled:
             try:
@@ -166,6 +186,8 @@ class SweepCallback(Callback):
             except InputError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 raise SystemExit(2) from None
+        if self.lock is not None:
+            self.lock.release()
 
 
 # --- command line -----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,47 @@ def slurm() -> None:
         pytest.fail(f"SIM_REQUIRE_SLURM=1 but no usable SLURM: {reason}")
     if reason:
         pytest.skip(f"no usable SLURM: {reason}")
+
+
+QUIET = ["output.print_table=false", "output.figures=false", "output.report=false", "output.requests=false"]
+"""Settings that make a run write only its tables and summary."""
+
+
+def sweep_cmd(sweep_dir: Path, *args: str) -> list[str]:
+    """The command of a quiet sweep into `sweep_dir`: `python -m sim -m <args>`."""
+    return [sys.executable, "-m", "sim", "-m", *args, *QUIET, f"hydra.sweep.dir={sweep_dir}"]
+
+
+def checkpoints_of(run_dir: Path) -> int:
+    """How many finished replications a run of a sweep keeps while under way."""
+    folder = run_dir / ".replications"
+    return len(list(folder.glob("*.pkl"))) if folder.is_dir() else 0
+
+
+def run(cmd: list[str], timeout_s: float = 300) -> subprocess.CompletedProcess:
+    """Run a command from the repository root; capture its output."""
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
+
+
+def start(cmd: list[str]) -> subprocess.Popen:
+    """Start a command from the repository root in its own process group; capture its output."""
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def wait_for(condition, proc: subprocess.Popen | None = None, timeout_s: float = 120) -> None:
+    """Poll until `condition()` holds; fail if `proc` ended first or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert proc is None or proc.poll() is None, "the process ended too early:\n" + "".join(proc.communicate())
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def one_error_line(stderr: str) -> str:
+    """The single `error:` line of a command's stderr, with no traceback."""
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("[")]  # [HYDRA] log lines
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in stderr, stderr
+    return lines[0]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

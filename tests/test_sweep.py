@@ -21,7 +21,7 @@ from sim.config import OptimiseConfig
 from sim.core.errors import InputError
 from sim.study.optimise import optimise, pareto_mask
 from sim.study.progress import SweepProgress
-from sim.study.runs import FAILED, RUN, complete_run, start_run
+from sim.study.runs import FAILED, RUN, complete_run, finish_run, run_status, start_run
 from sim.sweep import SweepCallback, collect, write_table
 from sim.sweep import main as sweep_main
 
@@ -135,20 +135,32 @@ def test_killed_sweep_resumes_and_ends_with_the_table_of_an_uninterrupted_one(tm
     pd.testing.assert_frame_equal(pd.read_parquet(killed / "sweep.parquet"), pd.read_parquet(whole / "sweep.parquet"))
 
 
-def test_a_run_counts_as_complete_only_with_all_outputs_of_the_same_config(tmp_path: Path) -> None:
-    start_run(tmp_path, "abc")
-    assert json.loads((tmp_path / RUN).read_text()) == {"config_sha256": "abc"}
-    assert complete_run(tmp_path, "abc") is None  # no summary yet
-    (tmp_path / "summary.json").write_text('{"cost_per_served": 1.0}')
-    assert complete_run(tmp_path, "abc") is None  # no kpis.csv
-    (tmp_path / "kpis.csv").write_text("scope,key,metric,mean\n")
+def test_a_run_counts_as_complete_only_with_every_output_as_written_for_the_same_config(tmp_path: Path) -> None:
+    (tmp_path / "figures").mkdir()
+    files = {"summary.json": b'{"cost_per_served": 1.0}', "kpis.csv": b"scope,key,metric,mean\n",
+             "sessions.parquet": b"PAR1 sessions", "figures/map.png": b"png bytes"}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    assert complete_run(tmp_path, "abc") is None  # no run.json: never finished
+    finish_run(tmp_path, "abc")
+    record = json.loads((tmp_path / RUN).read_text())
+    assert record["config_sha256"] == "abc" and sorted(record["files"]) == sorted(files)
     assert complete_run(tmp_path, "abc") == {"cost_per_served": 1.0}
     assert complete_run(tmp_path, "other config") is None
-    (tmp_path / "summary.json").write_text('{"cost_per_')  # torn: never written by write_outputs, but refused
-    assert complete_run(tmp_path, "abc") is None
-    (tmp_path / "summary.json").write_text('{"cost_per_served": 1.0}')
-    start_run(tmp_path, "def")  # a new run into the folder forgets the old outcome first
-    assert not (tmp_path / "summary.json").exists()
+    for name, data in files.items():  # one byte changed in any file, a file cut short or missing: not complete
+        flipped = bytes([data[0] ^ 1]) + data[1:]
+        for broken in (flipped, data[:-1], None):
+            if broken is None:
+                (tmp_path / name).unlink()
+            else:
+                (tmp_path / name).write_bytes(broken)
+            assert complete_run(tmp_path, "abc") is None, (name, broken)
+            assert run_status(tmp_path)[0] == "incomplete"
+        (tmp_path / name).write_bytes(data)
+    assert complete_run(tmp_path, "abc") == {"cost_per_served": 1.0}
+    (tmp_path / ".kpis.csv.x1.tmp").write_text("torn")
+    start_run(tmp_path)  # a new run into the folder forgets the old outcome and outputs first
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []
 
 
 # --- optimiser -----------------------------------------------------------------------------------------------
@@ -236,7 +248,7 @@ def test_progress_counts_runs_done_and_stays_quiet_off_a_terminal(tmp_path: Path
     for job in range(3):
         (tmp_path / str(job) / ".hydra").mkdir(parents=True)
         (tmp_path / str(job) / ".hydra" / "overrides.yaml").write_text(f"- seed={job}\n")
-    (tmp_path / "0" / "summary.json").write_text("{}")  # complete before the sweep started (resumed)
+    (tmp_path / "0" / RUN).write_text("{}")  # complete before the sweep started (resumed)
     progress = SweepProgress(tmp_path, total=3, poll_s=0.01)
     assert progress.bar.n == 1
     (tmp_path / "2" / FAILED).write_text("{}")
@@ -248,3 +260,4 @@ def test_progress_counts_runs_done_and_stays_quiet_off_a_terminal(tmp_path: Path
     callback = SweepCallback()  # under pytest stderr is not a terminal: no bar
     callback.on_multirun_start(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
     assert callback.progress is None
+    callback.lock.release()

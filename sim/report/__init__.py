@@ -18,10 +18,7 @@ from sim.report.geo import commune_polygons
 from sim.report.html import report_html
 from sim.report.sweep import cost_service_pareto, pareto_front, sweep_heatmap
 from sim.study.experiment import Results
-from sim.study.outputs import write_atomic
-
-FIGURES_DIR = "figures"
-REPORT = "report.html"
+from sim.study.outputs import FIGURES_DIR, REPORT, write_atomic
 
 
 def waits_of(results: Results, **kwargs) -> Figure:

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Protocol
 
 import numpy as np
 import pandas as pd
@@ -83,13 +83,44 @@ def _chunk(tasks: list[tuple[Scenario, int, int, bool]]) -> list[Replication]:
     return [_one(task) for task in tasks]
 
 
+class Checkpoints(Protocol):
+    """Where finished replications are kept while a run is under way (`sim.study.runs.ReplicationCheckpoints`)."""
+
+    def load(self, rep: int) -> Replication | None: ...
+
+    def save(self, rep: int, value: Replication) -> None: ...
+
+
 def _replications(scenario: Scenario, cfg: Config, keep_requests: bool, count: int, chunk: int | None = None,
-                  job_folder: Path | None = None) -> Iterator[Replication]:
-    """Replications 0..count-1 in order: here, in `n_jobs` processes, or as SLURM jobs (`experiment.cluster`).
+                  job_folder: Path | None = None, checkpoints: Checkpoints | None = None) -> Iterator[Replication]:
+    """Replications 0..count-1 in order; with `checkpoints`, those already kept are read back, the others
+    computed and kept as each finishes (a run started again after a stop redoes only those)."""
+    tasks = [(scenario, cfg.seed, r, keep_requests) for r in range(count)]
+    if checkpoints is None:
+        yield from _computed(tasks, cfg, chunk, job_folder)
+        return
+    held = {rep: value for rep in range(count) if (value := checkpoints.load(rep)) is not None}
+    computed = _computed([t for t in tasks if t[2] not in held], cfg, chunk, job_folder)
+    try:
+        for rep in range(count):
+            if rep in held:
+                yield held.pop(rep)
+                continue
+            value = next(computed)
+            checkpoints.save(rep, value)
+            yield value
+    finally:
+        computed.close()
+
+
+def _computed(tasks: list[tuple[Scenario, int, int, bool]], cfg: Config, chunk: int | None,
+              job_folder: Path | None) -> Iterator[Replication]:
+    """The replications of `tasks` in order: here, in `n_jobs` processes, or as SLURM jobs (`experiment.cluster`).
 
     With processes or jobs, `chunk` replications go at a time, so that an early stop wastes little.
     """
-    tasks = [(scenario, cfg.seed, r, keep_requests) for r in range(count)]
+    if not tasks:
+        return
     cluster = cfg.experiment.cluster
     if cluster.backend != "local":
         yield from _on_cluster(tasks, cluster, chunk or len(tasks), job_folder)
@@ -145,12 +176,14 @@ def _overall(kpis: Kpis, names: list[str], kind: str) -> dict[str, float]:
 
 
 def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests: bool = True,
-                   progress: bool = True, job_folder: Path | None = None) -> Results:
+                   progress: bool = True, job_folder: Path | None = None,
+                   checkpoints: Checkpoints | None = None) -> Results:
     """Run the replications of a validated config (a number, or `auto` to a precision) and aggregate KPIs (95% CIs).
 
     Each replication returns arrays; the tables are built once, at the end. `progress` shows a bar of
     replications on a terminal (a sweep shows its own bar of runs instead). `job_folder` holds the files of
     replication jobs (`experiment.cluster`), by default `experiment.cluster.folder` or ./.submitit.
+    `checkpoints` keeps each finished replication, and gives back those kept by an earlier attempt.
     """
     started = time.perf_counter()
     timings = {"build": 0.0, "simulate": 0.0, "kpis": 0.0}
@@ -167,7 +200,8 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
                disable=not (progress and sys.stderr.isatty()), leave=False)
     if cfg.experiment.cluster.backend != "local":
         workers = max(workers, cfg.experiment.cluster.replications_per_job)
-    with closing(_replications(scenario, cfg, keep_requests, count, workers if rule else None, job_folder)) as reps:
+    with closing(_replications(scenario, cfg, keep_requests, count, workers if rule else None, job_folder,
+                               checkpoints)) as reps:
         for kpis, req, ses, simulating, computing in reps:
             timings["simulate"] += simulating
             timings["kpis"] += computing

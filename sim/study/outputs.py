@@ -20,6 +20,11 @@ import pandas as pd
 from sim.study.experiment import Results
 
 SUMMARY = "summary.json"
+KPIS = "kpis.csv"
+FIGURES_DIR = "figures"
+REPORT = "report.html"
+OUTPUTS: tuple[str, ...] = ("requests.parquet", "sessions.parquet", KPIS, SUMMARY, REPORT)
+"""The files a run writes into its folder, besides the figures in FIGURES_DIR."""
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -71,7 +76,7 @@ def write_outputs(results: Results, out_dir: Path) -> list[Path]:
             p = out_dir / name
             write_atomic(p, lambda tmp, t=table: t.to_parquet(tmp, index=False))
             written.append(p)
-    p = out_dir / "kpis.csv"
+    p = out_dir / KPIS
     text = csv_text(results.kpis)
     write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
     written.append(p)

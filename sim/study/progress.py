@@ -10,8 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from sim.study.outputs import SUMMARY
-from sim.study.runs import FAILED, run_dirs
+from sim.study.runs import FAILED, RUN, run_dirs
 
 
 class SweepProgress:
@@ -22,7 +21,7 @@ class SweepProgress:
 
         self.sweep_dir, self.poll_s = sweep_dir, poll_s
         self.started = time.time()
-        self.done_before = {d for d in run_dirs(sweep_dir) if (d / SUMMARY).is_file()}
+        self.done_before = {d for d in run_dirs(sweep_dir) if (d / RUN).is_file()}
         self.bar = tqdm(total=total, initial=min(len(self.done_before), total or len(self.done_before)),
                         desc="sweep", unit="run", dynamic_ncols=True)
         self.stop = threading.Event()
@@ -33,7 +32,7 @@ class SweepProgress:
         """Runs complete before the sweep started, or ended (complete or failed) since."""
         done = set(self.done_before)
         for d in run_dirs(self.sweep_dir):
-            for name in (SUMMARY, FAILED):
+            for name in (RUN, FAILED):
                 try:
                     if (d / name).stat().st_mtime >= self.started:
                         done.add(d)
