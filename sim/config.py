@@ -267,7 +267,7 @@ def parse_session_pattern(sessions: List[str], key: str = "frequency.sessions") 
             raise InputError(name, f"ends before it starts: {text!r}")
         out.append((start, end))
     out.sort()
-    for (s0, e0), (s1, _) in zip(out, out[1:]):
+    for (_, e0), (s1, _) in zip(out, out[1:]):
         if s1 < e0:
             raise InputError(key, "sessions of the daily pattern overlap")
     return out

@@ -52,10 +52,10 @@ def test_launcher_configs_compose():
         basic = compose("config", return_hydra_config=True)
 
     sl = slurm.hydra.launcher
-    assert sl._target_.endswith("submitit_launcher.SlurmLauncher")
+    assert sl._target_ == "hydra_plugins.sim_launchers.SlurmLauncher"  # submitit's, surviving lost jobs
     assert (sl.partition, sl.timeout_min, sl.cpus_per_task, sl.mem_gb, sl.tasks_per_node, sl.nodes) == (
         PARTITION, 60, 1, 1, 1, 1)
-    assert local.hydra.launcher._target_.endswith("submitit_launcher.LocalLauncher")
+    assert local.hydra.launcher._target_ == "hydra_plugins.sim_launchers.LocalLauncher"
     assert joblib.hydra.launcher._target_.endswith("joblib_launcher.JoblibLauncher")
     assert (joblib.hydra.launcher.n_jobs, joblib.hydra.launcher.backend) == (-1, "loky")
     assert basic.hydra.launcher._target_.endswith("basic_launcher.BasicLauncher")
