@@ -149,6 +149,11 @@ def main() -> None:
     """Check the command line first (one-line errors, exit 2, nothing written), then hand over to Hydra."""
     PHASES["imports"] = time.perf_counter() - STARTED
     tick = time.perf_counter()
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        from sim.usage import help_text
+
+        print(help_text(CONFIG_DIR))
+        return
     overrides, multirun, passthrough = split_argv(sys.argv[1:])
     if not passthrough:
         try:

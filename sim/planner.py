@@ -14,10 +14,28 @@ from sim.config import parse_session_pattern
 from sim.core.errors import InputError
 
 
+USAGE = """\
+usage: python -m sim.planner [setting=value ...]
+
+Plans the itinerant agents' rota for least driving and prints it, one line per agent-day with its sites by
+name, then its km and driving hours a week against the naive order, the simple builder and a lower bound.
+Takes the same settings as `python -m sim` (see python -m sim --help), e.g.
+  python -m sim.planner scenario=vigny staffing.agents=2 frequency.visits_per_site_per_week=1
+The rota the simulator runs is this plan (delivery.planner=optimal, the default).
+exit codes: 0 done, 2 bad input (one line naming the setting)"""
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m sim.planner [overrides]`: the itinerant agents' planned rota against the naive order and the bound."""
+    args = sys.argv[1:] if argv is None else argv
+    if {"-h", "--help"} & set(args):
+        print(USAGE)
+        return 0
+    flags = [a for a in args if a.startswith("-")]
+    if flags:
+        fail(InputError(flags[0], "is not an option of python -m sim.planner (settings are setting=value; see --help)"))
     try:
-        cfg = load_config([*(sys.argv[1:] if argv is None else argv), "delivery=itinerant"])
+        cfg = load_config([*args, "delivery=itinerant"])
         scenario = build_scenario(cfg)
         comparison = compare_plans(
             scenario.territory, scenario.travel, cfg.staffing.agents, cfg.frequency.visits_per_site_per_week,

@@ -395,11 +395,11 @@ def compare_plans(territory: Territory, travel: TravelTimes, agents: int, visits
 
 
 def describe(plan: CyclePlan, territory: Territory) -> str:
-    """The cycle plan as text: one line per agent-day with its sites and driving."""
+    """The cycle plan as text: one line per agent-day with its sites (by name) and driving."""
     days = plan.working_days
     lines = []
     for t, a, tour in plan.tours:
         week, day = t // len(days) + 1, WEEKDAYS[days[t % len(days)]]
-        sites = " -> ".join(str(territory.site_id[s]) for s in tour.sites)
+        sites = " -> ".join(str(territory.site_name[s]) for s in tour.sites)
         lines.append(f"week {week} {day} agent{a + 1}: {sites}  ({tour.km:.1f} km, {tour.drive_min:.0f} min)")
     return "\n".join(lines)
