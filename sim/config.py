@@ -40,6 +40,7 @@ class ScenarioConfig:
     data_dir: Optional[str] = None  # default: scenarios/<name> in the repository
     travel_matrix: Optional[str] = None  # CSV with columns from,to,minutes[,km]; overrides the formula
     rota_file: Optional[str] = None  # explicit rota (CSV or YAML); overrides the rota builder
+    site_choice: Optional[str] = None  # best[:K] | cover:P: the sites chosen among the scenario's and every town hall
 
 
 @dataclass
@@ -386,12 +387,32 @@ def check_number(path: str, value: float) -> None:
         raise InputError(path, f"must be at most {bound.high:g}{why}, got {value:g}")
 
 
+SITE_CHOICE = re.compile(r"(best|cover):(\d+(?:\.\d+)?)|best")
+
+
+def parse_site_choice(rule: str, field: str = "scenario.site_choice") -> tuple[str, float]:
+    """('best', K) or ('cover', P) from 'best:K' or 'cover:P' ('best': K = 0, as many as the scenario has);
+    InputError naming `field` otherwise."""
+    match = SITE_CHOICE.fullmatch(str(rule))
+    if match and match[0] == "best":
+        return "best", 0.0
+    if not match or (match[1] == "best" and ("." in match[2] or int(match[2]) < 1)):
+        raise InputError(field, f"expected best, best:K (K >= 1 sites) or cover:P (P% of the population), got '{rule}'")
+    if match[1] == "cover" and not 0 < float(match[2]) <= 100:
+        raise InputError(field, f"cover:P needs a percentage in (0, 100], got {match[2]}")
+    return match[1], float(match[2])
+
+
 def validate(cfg: Config) -> None:
     """Check every number against its bound, then names, shares and consistency; raise `InputError` naming the
     first offending field."""
     for path, value in numeric_settings(cfg):
         check_number(path, value)
     _choice("scenario.kind", cfg.scenario.kind, ("territory", "mmc"))
+    if cfg.scenario.site_choice is not None:
+        parse_site_choice(cfg.scenario.site_choice)
+        if cfg.scenario.rota_file:
+            raise InputError("scenario.site_choice", "cannot be combined with scenario.rota_file (a rota names its sites)")
     d = cfg.demand
     for op in d.operator_share:
         if op not in OPERATORS:

@@ -111,6 +111,11 @@ CONFIG_CASES = {
     "missing rota file": (["scenario.rota_file=/nonexistent/rota.csv"], "scenario.rota_file", "/nonexistent/rota.csv"),
     "missing data folder": (["scenario.data_dir=/nonexistent/data"], "scenario.data_dir", "/nonexistent/data"),
     "unknown launcher": (["hydra/launcher=nope"], "hydra/launcher", "nope"),
+    "site choice of no site": (["scenario.site_choice=best:0"], "scenario.site_choice", "best:K (K >= 1 sites)"),
+    "unknown site choice": (["scenario.site_choice=worst:3"], "scenario.site_choice", "worst:3"),
+    "site choice covering nobody": (["scenario.site_choice=cover:0"], "scenario.site_choice", "(0, 100]"),
+    "site choice with an explicit rota": (["scenario.site_choice=best", "scenario.rota_file=/tmp/rota.csv"],
+                                          "scenario.site_choice", "cannot be combined with scenario.rota_file"),
 }
 
 

@@ -16,6 +16,7 @@ from sim.build.scenario import build_scenario
 from sim.cli import load_config
 from sim.core.model import run_replication
 from sim.core.results import replication_kpis, request_columns, request_table, session_table
+from sim.core.territory import great_circle_km
 
 SEEN = ("served", "referred")
 NEVER_REACHED = ("no_session", "no_slot")
@@ -74,7 +75,18 @@ def reference_agent_metrics(ses: pd.DataFrame, key: pd.Series, keys: list[str], 
     }, index=keys)
 
 
-def reference_kpis(scenario, req: pd.DataFrame, ses: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def reference_within_reach(scenario, max_travel_min: float, detour: float, speed_kmh: float) -> pd.Series:
+    """1 for a commune with a site within `max_travel_min` by road (great circle x detour at speed), else 0:
+    every commune-site pair computed in plain Python."""
+    t = scenario.territory
+    out = {}
+    for c, lat, lon in zip(t.commune_insee, t.commune_lat, t.commune_lon):
+        minutes = [great_circle_km(lat, lon, a, b) * detour / speed_kmh * 60 for a, b in zip(t.site_lat, t.site_lon)]
+        out[str(c)] = float(min(minutes) <= max_travel_min)
+    return pd.Series(out)
+
+
+def reference_kpis(scenario, req: pd.DataFrame, ses: pd.DataFrame, within: pd.Series) -> dict[str, pd.DataFrame]:
     """Every scope's KPIs of one replication, keys as rows and metrics as columns."""
     t, days = scenario.territory, scenario.days
     weeks = max(int(round(days / 7)), 1)
@@ -95,6 +107,9 @@ def reference_kpis(scenario, req: pd.DataFrame, ses: pd.DataFrame) -> dict[str, 
             visit = ~req["outcome"].isin(NEVER_REACHED) & req["commune"].astype(str).isin(hosts)
             own = req.loc[visit, "site"].astype(str).map(site_commune) == req.loc[visit, "commune"].astype(str)
             m["own_site_share"] = own.groupby(key[visit].to_numpy()).mean()
+            people = pd.Series(t.population, index=[str(c) for c in t.commune_insee])
+            m["population_within_reach_share"] = within.reindex(m.index) if scope == "commune" else \
+                (people * within).sum() / people.sum()
         if scope in ("overall", "site"):
             agent_key = pd.Series("all", index=ses.index) if scope == "overall" else ses["site"].astype(object)
             agents = reference_agent_metrics(ses, agent_key, [k for k in keys if k != "none"], days, scenario)
@@ -116,11 +131,14 @@ def reference_kpis(scenario, req: pd.DataFrame, ses: pd.DataFrame) -> dict[str, 
     ["scenario=agen", "citizens.p_return=1", "citizens.patience_mean_min=15"],
 ], ids=["default", "bus", "fixed", "two_agents_logit", "mature_bookers", "agen_returns"])
 def test_numpy_kpis_equal_a_plain_pandas_reference(overrides: list[str]) -> None:
-    scenario = build_scenario(load_config(overrides))
+    cfg = load_config(overrides)
+    scenario = build_scenario(cfg)
+    within = reference_within_reach(scenario, cfg.citizens.max_travel_min, cfg.travel.detour_factor, cfg.travel.speed_kmh)
     for replication in (0, 1):
         log = run_replication(scenario, 5, replication)
         got = replication_kpis(scenario, log, request_columns(scenario, log))
-        want = reference_kpis(scenario, request_table(scenario, log, replication), session_table(scenario, log, replication))
+        want = reference_kpis(scenario, request_table(scenario, log, replication), session_table(scenario, log, replication),
+                              within)
         assert set(got) == set(want)
         for scope, ours in got.items():
             ref = want[scope].reindex(index=list(ours.keys))

@@ -101,3 +101,26 @@ def test_a_canton_built_with_the_defaults_runs_with_the_default_staffing(tmp_pat
     assert r.returncode == 0, r.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["population_within_reach_share"] == 1.0 and summary["sites"] == 20
+
+
+def test_a_scenario_can_choose_its_sites_at_run_time() -> None:
+    """scenario.site_choice=best: as many sites as the scenario has, among them and every town hall, placed for
+    the most people within reach then the least travel: never fewer people within reach, never more travel."""
+    from sim.build.scenario import build_scenario
+    from sim.cli import load_config
+
+    own = build_scenario(load_config(["experiment.replications=1"]))
+    chosen = build_scenario(load_config(["experiment.replications=1", "scenario.site_choice=best"]))
+    assert chosen.territory.n_sites == own.territory.n_sites == 15
+
+    def within_reach_and_minutes(scenario):
+        t, r = scenario.territory, scenario.reach
+        nearest = np.where(r.sites[:, 0] >= 0, r.travel_min[:, 0], 20.0)
+        return t.population @ (r.sites[:, 0] >= 0), t.population @ nearest
+
+    (own_people, own_minutes), (people, minutes) = within_reach_and_minutes(own), within_reach_and_minutes(chosen)
+    assert people >= own_people and minutes <= own_minutes + 1e-6
+    names = set(chosen.territory.site_name) - set(own.territory.site_name)
+    assert all(n.startswith("Mairie d") for n in names), names
+    fewest = build_scenario(load_config(["experiment.replications=1", "scenario.site_choice=cover:95"]))
+    assert fewest.territory.n_sites == 1  # one town hall within 20 min of 95% of the canton

@@ -14,6 +14,7 @@ from sim.build.delivery import mode
 from sim.build.delivery.vehicles import shared_vehicle
 from sim.build.paths import resolve_path, scenario_dir
 from sim.config import MAX_REQUESTS, Config
+from sim.build.siting import choose_scenario_sites
 from sim.core.choice import SessionIndex, make_rule
 from sim.core.demand import OPERATORS, daily_rate
 from sim.core.errors import InputError
@@ -73,6 +74,8 @@ def _sites_and_rota(cfg: Config, delivery) -> tuple:
     if cfg.scenario.travel_matrix:
         overrides = load_travel_matrix(resolve_path(cfg.scenario.travel_matrix), territory)
     model = TravelModel(cfg.travel.detour_factor, cfg.travel.speed_kmh, overrides)
+    if cfg.scenario.site_choice:
+        territory, _ = choose_scenario_sites(territory, cfg.scenario.site_choice, model, cfg.citizens.max_travel_min)
     territory, travel, rota = delivery.deliver(cfg, territory, model, _rota_weeks(cfg))
     if not np.isfinite(rota.session_start).all() or rota.n_sessions == 0:
         raise InputError("rota", "has no sessions")

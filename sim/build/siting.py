@@ -13,6 +13,7 @@ their size grows with the reachable pairs, not communes x candidates.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from sim.config import parse_site_choice
 from sim.core.errors import InputError
 from sim.core.territory import Reach, Territory, TravelModel, reach
 
@@ -256,3 +258,38 @@ def coverage_curve(population: np.ndarray, reach: Reach, n_sites: int, reach_min
         covered = most if shares and shares[-1] * total >= most - 0.5 else _max_cover(pairs, k, keep, time_limit_s)[1]
         shares.append(covered / total if total > 0 else 0.0)
     return np.array(shares)
+
+
+def _town_hall(name: str) -> str:
+    """'Mairie de Raismes', "Mairie d'Hasnon", 'Mairie du Quesnoy' (for Le Quesnoy), 'Mairie des Rues-des-Vignes'."""
+    for article, of in (("Le ", "du "), ("Les ", "des "), ("La ", "de la "), ("L'", "de l'")):
+        if name.startswith(article):
+            return f"Mairie {of}{name[len(article):]}"
+    return f"Mairie d'{name}" if name[:1].lower() in "aeiouyhéèêâîôû" else f"Mairie de {name}"
+
+
+def choose_scenario_sites(territory: Territory, rule: str, travel: TravelModel, reach_min: float,
+                          time_limit_s: float = TIME_LIMIT_S) -> tuple[Territory, Siting]:
+    """The scenario's sites chosen by best:K (`best`: as many as it has) or cover:P among its own sites and the
+    town hall of every commune that has none (at the commune's point in communes.csv), for citizens who travel
+    up to `reach_min`."""
+    kind, number = parse_site_choice(rule)
+    t = territory
+    has_hall = {(int(c), v) for c, v in zip(t.site_commune, t.site_venue)}
+    new = np.array([i for i in range(t.n_communes) if (i, "mairie") not in has_hall], dtype=np.int64)
+    ids = np.concatenate([t.site_id.astype(str), np.char.add(t.commune_insee[new].astype(str), "-mairie")])
+    names = np.concatenate([t.site_name.astype(str), [_town_hall(str(n)) for n in t.commune_name[new]]])
+    pool = dataclasses.replace(
+        t, site_id=ids, site_name=names, site_commune=np.concatenate([t.site_commune, new]),
+        site_venue=np.concatenate([t.site_venue.astype(str), np.full(len(new), "mairie")]),
+        site_lat=np.concatenate([t.site_lat, t.commune_lat[new]]), site_lon=np.concatenate([t.site_lon, t.commune_lon[new]]))
+    candidates = reach(pool, travel, reach_min)
+    if kind == "best":
+        siting = best(t.population, candidates, pool.n_sites, int(number) or t.n_sites, reach_min, time_limit_s=time_limit_s)
+    else:
+        siting = cover(t.population, candidates, pool.n_sites, number / 100.0, reach_min, time_limit_s=time_limit_s)
+    keep = np.sort(siting.chosen)
+    chosen = dataclasses.replace(pool, site_id=pool.site_id[keep], site_name=pool.site_name[keep],
+                                 site_commune=pool.site_commune[keep], site_venue=pool.site_venue[keep],
+                                 site_lat=pool.site_lat[keep], site_lon=pool.site_lon[keep])
+    return chosen, siting

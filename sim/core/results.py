@@ -39,13 +39,13 @@ HEADLINE: tuple[str, ...] = (
     "queue_wait_min_mean", "queue_wait_min_p50", "queue_wait_min_p90", "queue_wait_min_p95",
     "queue_wait_total_min_mean",
     "access_delay_days_mean", "access_delay_days_p50", "access_delay_days_p90", "access_delay_days_p95",
-    "share_wait_le_20min", "own_site_share", "agent_utilisation", "agent_driving_share", "agent_idle_share",
-    "km_driven", "agent_hours", "driving_hours", "late_openings", "cost", "cost_per_served", "seen_per_week",
+    "share_wait_le_20min", "own_site_share", "population_within_reach_share", "agent_utilisation",
+    "agent_driving_share", "agent_idle_share", "km_driven", "agent_hours", "driving_hours", "late_openings", "cost", "cost_per_served", "seen_per_week",
 )
 MMC_EXTRA: tuple[str, ...] = ("p_wait", "abandon_share", "queue_wait_all_min_mean")
 BOUNDED_BY_ONE: tuple[str, ...] = (
-    "share_wait_le_20min", "share_needs_met_within_7d", "own_site_share", "agent_utilisation",
-    "agent_driving_share", "agent_idle_share", "p_wait", "abandon_share",
+    "share_wait_le_20min", "share_needs_met_within_7d", "own_site_share", "population_within_reach_share",
+    "agent_utilisation", "agent_driving_share", "agent_idle_share", "p_wait", "abandon_share",
 )
 QUANTILES: tuple[int, ...] = (50, 90, 95)
 
@@ -327,6 +327,15 @@ def _own_site_share(scenario: Scenario, cols: dict[str, np.ndarray], code: np.nd
     return _share(_by_key(code[visit], k, own[visit].astype(float)), _by_key(code[visit], k))
 
 
+def _within_reach(scenario: Scenario, scope: str) -> np.ndarray:
+    """Share of the population with a site within reach (`citizens.max_travel_min`): 1 or 0 per commune."""
+    reachable = (scenario.reach.sites[:, 0] >= 0).astype(float)
+    if scope == "commune":
+        return reachable
+    population = scenario.territory.population
+    return np.array([_share(np.array([population @ reachable]), np.array([population.sum()]))[0]])
+
+
 def _scope_codes(scenario: Scenario, cols: dict[str, np.ndarray], scope: str) -> tuple[np.ndarray, list[str]]:
     """Each request's key code at `scope`, and every key of the scope (including those with no request)."""
     t = scenario.territory
@@ -388,6 +397,7 @@ def _scope_kpis(scenario: Scenario, log: ReplicationLog, cols: dict[str, np.ndar
     seen = m.pop("seen_in_window")
     if scope in ("overall", "commune"):
         m["own_site_share"] = _own_site_share(scenario, cols, code, len(keys))
+        m["population_within_reach_share"] = _within_reach(scenario, scope)
     if scope in ("overall", "site"):  # agents' metrics; requests with no site (`none`) have none
         agent_keys, agents = _agent_metrics(scenario, log, None if scope == "overall" else "site")
         pad = len(keys) - len(agent_keys)

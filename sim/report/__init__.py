@@ -13,7 +13,16 @@ from typing import Callable, NamedTuple
 from matplotlib.figure import Figure
 
 from sim.build.paths import scenario_dir
-from sim.report.figures import agent_week, render, save, site_bars, territory_map, wait_ecdf, weekly_flow
+from sim.report.figures import (
+    agent_week,
+    coverage_curve,
+    render,
+    save,
+    site_bars,
+    territory_map,
+    wait_ecdf,
+    weekly_flow,
+)
 from sim.report.geo import commune_polygons
 from sim.report.html import report_html
 from sim.report.sweep import cost_service_pareto, pareto_front, sweep_heatmap
@@ -45,6 +54,28 @@ def map_of(results: Results, week: int | None = None, replication: int = 0, metr
                          metric=metric, vmax=vmax, polygons=polygons)
 
 
+CURVE_MAX_SITES = 60
+"""A scenario with more sites draws its coverage curve only from the builder's coverage.csv."""
+
+
+def coverage_of(results: Results) -> Figure:
+    """The most population share K sites can put within reach: the builder's curve over every candidate
+    (coverage.csv), or else the curve over the scenario's own sites; the scenario's number of sites marked."""
+    import pandas as pd
+
+    from sim.build.siting import coverage_curve as curve_of
+    from sim.build.territory_builder import COVERAGE
+
+    scenario, reach_min = results.scenario, results.config.citizens.max_travel_min
+    saved = scenario_dir(results.config) / COVERAGE
+    if saved.is_file():
+        shares = pd.read_csv(saved)["population_share"].to_numpy(float)
+    else:
+        t = scenario.territory
+        shares = curve_of(t.population, scenario.reach, t.n_sites, reach_min)
+    return coverage_curve(shares, scenario.territory.n_sites, scenario.territory.name, reach_min)
+
+
 def weekly_of(results: Results) -> Figure:
     """Needs arising each week by outcome."""
     return weekly_flow(results.kpis)
@@ -74,6 +105,10 @@ RUN_FIGURES: tuple[RunFigure, ...] = (
               "Communes coloured by the mean access delay of their residents; lines are the agents' daily tours "
               "from the base in one week of replication 0.",
               map_of),
+    RunFigure("coverage", "Sites and the population within reach",
+              "The most population that K sites can put within the citizens' reach (exact maximal covering), "
+              "against K; the circle is this scenario's number of sites, the dashed line the 95% promise.",
+              coverage_of),
     RunFigure("weekly", "Weekly demand by outcome",
               "Needs by the week they arose, split by what became of them; error bars are the 95% CI of the total.",
               weekly_of),
@@ -83,6 +118,11 @@ RUN_FIGURES: tuple[RunFigure, ...] = (
 def run_figures(results: Results) -> tuple[RunFigure, ...]:
     """The figures that make sense for this run (a queueing-theory run has no territory, rota or weeks)."""
     wanted = {"waits"} if results.config.scenario.kind == "mmc" else {f.name for f in RUN_FIGURES}
+    from sim.build.territory_builder import COVERAGE
+
+    if "coverage" in wanted and results.scenario.territory.n_sites > CURVE_MAX_SITES \
+            and not (scenario_dir(results.config) / COVERAGE).is_file():
+        wanted.discard("coverage")
     if results.requests is None:
         wanted.discard("waits")
     return tuple(f for f in RUN_FIGURES if f.name in wanted)

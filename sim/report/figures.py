@@ -335,6 +335,12 @@ def territory_map(territory: Territory, kpis: pd.DataFrame, sessions: pd.DataFra
         patches = [PathPatch(_path(shapely.simplify(polygons[insee[i]], tolerance))) for i in have]
         faces = [cmap(norm(values[i])) if np.isfinite(values[i]) else "#eeeeee" for i in have]
         ax.add_collection(PatchCollection(patches, facecolors=faces, edgecolors="#555555", linewidths=0.5))
+    within = _metric(kpis, "commune", "population_within_reach_share")["mean"].reindex(insee).to_numpy() \
+        if "population_within_reach_share" in set(kpis["metric"]) else np.ones(len(insee))
+    outside = [k for k, i in enumerate(have) if within[i] == 0]
+    if outside:
+        ax.add_collection(PatchCollection([patches[k] for k in outside], facecolor="none", edgecolor="#1d3557",
+                                          hatch="////", linewidths=0.0, zorder=2))
     points = [i for i in range(len(insee)) if insee[i] not in polygons]
     if points:
         ax.scatter(territory.commune_lon[points], territory.commune_lat[points], s=40,
@@ -371,6 +377,10 @@ def territory_map(territory: Territory, kpis: pd.DataFrame, sessions: pd.DataFra
     handles = [Line2D([], [], marker="s", ls="", mfc="white", mec="black", label="session site"),
                Line2D([], [], marker="*", ls="", ms=11, color="#1d3557", label=f"base: {text(territory.base_name)}"),
                *handles]
+    if outside:
+        share = 1.0 - float(territory.population @ (within == 1)) / max(float(territory.population.sum()), 1.0)
+        handles.append(Patch(facecolor="none", edgecolor="#1d3557", hatch="////",
+                             label=f"no site within reach ({share:.1%} of people)"))
     fig.legend(handles=handles, loc="outside right upper", fontsize=8)
     ax.autoscale_view()
     ax.margins(0.03)
@@ -382,6 +392,26 @@ def territory_map(territory: Territory, kpis: pd.DataFrame, sessions: pd.DataFra
                        pad=0.02, aspect=40)
     bar.set_label(f"{kpi_label(metric)} by commune of residence (grey: no request)")
     ax.set_title(f"{text(territory.name)}: {kpi_label(metric)}{title_week}")
+    return fig
+
+
+@styled
+def coverage_curve(shares: np.ndarray, chosen: int, name: str, reach_min: float) -> Figure:
+    """The most population share K sites can put within reach, against K, the scenario's own K marked."""
+    k = np.arange(1, len(shares) + 1)
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(k, shares, marker="o", ms=3, color="#1d3557")
+    if 1 <= chosen <= len(shares):
+        ax.scatter([chosen], [shares[chosen - 1]], s=90, facecolor="none", edgecolor="#e63946", lw=2, zorder=3,
+                   label=f"this scenario: {chosen} sites, {shares[chosen - 1]:.1%}")
+        ax.legend(loc="lower right", fontsize=9)
+    ax.axhline(0.95, ls="--", color="grey", lw=1)
+    ax.set_xlabel("sites")
+    ax.set_ylabel(f"population within {reach_min:g} min")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{text(name)}: the most people K sites can put within reach")
     return fig
 
 

@@ -170,6 +170,7 @@ def report_html(results: Results, figures: Mapping[str, tuple[str, str, bytes]])
             "<h2>Agents</h2>", fig("agent_week"), scope_table(results.kpis, "agent", AGENT_COLUMNS, {}, "agent"),
             "<h2>Territory</h2>", fig("map"),
             "<h2>Weekly demand</h2>", fig("weekly"),
+            "<h2>Sites and the population within reach</h2>", fig("coverage"),
             "<h2>Assumptions and sources</h2>", assumptions_table(results),
         ]
     sections += ["<h2>Configuration</h2>", f"<pre>{escape(config_yaml(results.config))}</pre>"]

@@ -26,7 +26,7 @@ from sim.study.outputs import ROWS, write_atomic, write_outputs
 COMPARED: tuple[str, ...] = (
     "seen_per_week", "no_session", "no_slot", "share_needs_met_within_7d", "access_delay_days_mean",
     "access_delay_days_p90", "queue_wait_min_mean", "queue_wait_min_p90", "share_wait_le_20min", "own_site_share",
-    "agent_hours", "km_driven", "cost", "cost_per_served",
+    "population_within_reach_share", "agent_hours", "km_driven", "cost", "cost_per_served",
 )
 """The KPIs of the comparison table (overall scope)."""
 LABELS: dict[str, tuple[str, str]] = {key: (label, fmt) for key, label, fmt in ROWS} | {

@@ -104,6 +104,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("queue_wait_total_min_mean", "queue wait over all visits, mean (min)", "{:.1f}"),
     ("share_wait_le_20min", "seen within 20 min", "{:.1%}"),
     ("own_site_share", "visits at a site of one's own commune", "{:.1%}"),
+    ("population_within_reach_share", "population with a site within reach", "{:.1%}"),
     ("p_wait", "share who waited", "{:.3f}"),
     ("abandon_share", "share who abandoned", "{:.3f}"),
     ("agent_utilisation", "agent busy serving (share of session time)", "{:.1%}"),
