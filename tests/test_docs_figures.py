@@ -27,3 +27,18 @@ def test_choice_weight_study_writes_its_table_and_figure(tmp_path: Path) -> None
     nearest = data[data["weight_min_per_day"] == 0.0].iloc[0]
     # walk-ins and bookers at their nearest site use their own commune's far more than under `earliest`
     assert nearest["own_site_share"] > 0.9 > 0.3 > by_rule.loc["everyone earliest", "own_site_share"]
+
+
+def test_site_choice_study_writes_its_table_and_figure(tmp_path: Path) -> None:
+    study = _script("site_choice")
+    assert study.main(["--replications", "2", "--weeks", "2", "--out", str(tmp_path)]) == 0
+    data = pd.read_csv(tmp_path / "site_choice.csv").set_index(["territory", "rule"])
+    assert (tmp_path / "site_choice.png").read_bytes().startswith(b"\x89PNG")
+    # in the Morvan the best 3 town halls put far more people within reach than the 3 most populous
+    morvan = data.loc["canton 5802", "population_within_reach_share"]
+    assert morvan["best:3"] == 0.9855 and morvan["top:3"] == 0.7524
+    flat = data.reset_index()
+    flat["k"] = flat["rule"].str.split(":").str[1]
+    wide = flat.pivot_table(index=["territory", "k"], columns=flat["rule"].str.split(":").str[0],
+                            values="population_within_reach_share")
+    assert len(wide) == 6 and (wide["best"] >= wide["top"]).all()

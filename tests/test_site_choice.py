@@ -124,3 +124,30 @@ def test_a_scenario_can_choose_its_sites_at_run_time() -> None:
     assert all(n.startswith("Mairie d") for n in names), names
     fewest = build_scenario(load_config(["experiment.replications=1", "scenario.site_choice=cover:95"]))
     assert fewest.territory.n_sites == 1  # one town hall within 20 min of 95% of the canton
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["--share", "120"], "error: --share: must be a percentage in (0, 100], got 120"),
+    (["--max-travel-min", "0"], "error: --max-travel-min: must be in (0, 600] minutes, got 0"),
+    (["--time-limit-s", "-1"], "error: --time-limit-s: must be in [0, 86400] seconds, got -1"),
+])
+def test_the_national_question_refuses_bad_input(args, expect, capsys) -> None:
+    from sim import promise
+
+    assert promise.main(args) == 2
+    assert one_error_line(capsys.readouterr().err) == expect
+
+
+@pytest.mark.slow
+def test_the_national_question_in_under_ten_minutes(tmp_path, capsys) -> None:
+    import time
+
+    from sim import promise
+
+    start = time.perf_counter()
+    assert promise.main(["--time-limit-s", "60", "--figure", str(tmp_path / "promise.png")]) == 0
+    elapsed = time.perf_counter() - start
+    out = capsys.readouterr().out
+    assert "greedy: 784 sites put 95.00% of the people within 20 min" in out
+    assert "answer: at most 784 sites" in out and elapsed < 600, (elapsed, out)
+    assert (tmp_path / "promise.png").read_bytes().startswith(b"\x89PNG")

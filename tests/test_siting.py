@@ -96,3 +96,15 @@ def test_k_outside_the_candidates_is_one_clear_error(k: int) -> None:
     population, reach, n = instance(2)
     with pytest.raises(InputError, match=rf"--sites: best:{k} needs between 1 and 8 sites \(8 candidates\)"):
         best(population, reach, n, k, REACH_MIN)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_past_its_time_limit_fewest_falls_back_on_greedy_with_a_true_bound(seed: int) -> None:
+    population, reach, n = instance(seed, communes=14, candidates=12)
+    share = 0.9 * brute_force(population, reach, n, n)[0] / population.sum()  # 90% of what all the sites reach
+    exact = fewest(population, reach, n, share, REACH_MIN)
+    assert exact.method == "exact" and exact.lower == exact.sites and exact.gap == 0
+    quick = fewest(population, reach, n, share, REACH_MIN, time_limit_s=0.0)
+    assert quick.lower <= exact.sites <= quick.sites
+    truth = next(k for k in range(1, n + 1) if brute_force(population, reach, n, k)[0] >= share * population.sum() - 0.5)
+    assert exact.sites == truth

@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent.parent))
 
 from sim.build import opendata  # noqa: E402  (needs the repository on the path)
 from sim.config import DemandConfig, ServiceConfig  # noqa: E402
-from sim.core.territory import TravelModel, great_circle_km, load_territory, reach  # noqa: E402
+from sim.core.territory import TravelModel, load_territory, reach  # noqa: E402
 
 FILES = ("communes.csv", "sites.csv", "scenario.yaml", "rota.csv", "travel_matrix.csv")
 MAX_TRAVEL_MIN = 20.0  # the model's default reach (citizens.max_travel_min)
@@ -35,25 +35,6 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 MIN_ADVISORS = 2
 TARGET_UTILISATION = 0.75  # advisors per site: catchment demand x mean service / (this x open minutes)
 DECIMALS = 6
-
-
-def metropolitan_communes(share: float = 1.0) -> pd.DataFrame:
-    """Communes of metropolitan France (départements 01-95, 2A, 2B) that have a location.
-
-    With `share` < 1, those of the first départements in code order that hold that share of the people.
-    """
-    table = opendata.communes()
-    table = table[~table["departement"].str.startswith("97")]
-    people = table["population"].fillna(0).groupby(table["departement"]).sum().sort_index()
-    last = int(np.searchsorted((people.cumsum() / people.sum()).to_numpy(), share - 1e-12))
-    table = table[table["departement"].isin(people.index[: last + 1])]
-    where = opendata.location(table)
-    located = where["lat"].notna()
-    return pd.DataFrame({
-        "name": table["name"], "of_name": table["of_name"],
-        "population": table["population"].fillna(0).astype(np.int64),
-        "lat": where["lat"], "lon": where["lon"],
-    })[located].sort_index()
 
 
 def chefs_lieux(communes: pd.DataFrame) -> list[str]:
@@ -120,7 +101,7 @@ def write(out_dir: Path, share: float = 1.0) -> str:
     """Write the scenario's data files into `out_dir`; return a one-line account of what they hold."""
     out_dir.mkdir(parents=True, exist_ok=True)
     travel = TravelModel()
-    communes = metropolitan_communes(share)
+    communes = opendata.metropolitan_communes(share)
     chefs = chefs_lieux(communes)
     chosen = communes.loc[choose_sites(communes, travel, chefs)]
     sites = pd.DataFrame({"site_id": chosen.index + "-mairie", "name": "Mairie " + chosen["of_name"],

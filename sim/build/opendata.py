@@ -233,3 +233,22 @@ def communes_around(insee: str, radius_km: float) -> pd.DataFrame:
     centre = where.loc[insee]
     distance = great_circle_km(centre["lat"], centre["lon"], where["lat"].to_numpy(), where["lon"].to_numpy())
     return table[distance <= radius_km]
+
+
+def metropolitan_communes(share: float = 1.0) -> pd.DataFrame:
+    """Communes of metropolitan France (départements 01-95, 2A, 2B) that have a location.
+
+    With `share` < 1, those of the first départements in code order that hold that share of the people.
+    """
+    table = communes()
+    table = table[~table["departement"].str.startswith("97")]
+    people = table["population"].fillna(0).groupby(table["departement"]).sum().sort_index()
+    last = int(np.searchsorted((people.cumsum() / people.sum()).to_numpy(), share - 1e-12))
+    table = table[table["departement"].isin(people.index[: last + 1])]
+    where = location(table)
+    located = where["lat"].notna()
+    return pd.DataFrame({
+        "name": table["name"], "of_name": table["of_name"],
+        "population": table["population"].fillna(0).astype(np.int64),
+        "lat": where["lat"], "lon": where["lon"], "departement": table["departement"],
+    })[located].sort_index()

@@ -14,6 +14,7 @@ their size grows with the reachable pairs, not communes x candidates.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import math
 import time
 from collections.abc import Sequence
@@ -210,11 +211,61 @@ def best(population: np.ndarray, reach: Reach, n_sites: int, k: int, reach_min: 
     return Siting(chosen, got, float(pairs.population.sum()), minutes, gap, time.perf_counter() - start, how)
 
 
+@dataclass(frozen=True)
+class Fewest:
+    """The fewest sites that put a share of the population within reach, and how sure that count is."""
+
+    sites: int  # the count found (proven fewest when lower == sites)
+    lower: int  # a proven lower bound on the fewest (the solver's dual bound)
+    method: str  # exact | greedy (the solver found nothing better within its time limit)
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between the count and its lower bound (0: proven fewest)."""
+        return (self.sites - self.lower) / self.sites if self.sites else 0.0
+
+
+def greedy(pairs: _Pairs, keep: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Sites in greedy order (the kept ones first, then each time the one reaching the most people not yet
+    within reach, evaluated lazily) and the population within reach after each: a fast upper bound."""
+    by_site = pairs.incidence().T.tocsr()
+    covered = np.zeros(len(pairs.population), bool)
+    order, within, got = [], [], 0.0
+    for j in keep:
+        members = by_site.indices[by_site.indptr[j]:by_site.indptr[j + 1]]
+        got += pairs.population[members][~covered[members]].sum()
+        covered[members] = True
+        order.append(int(j))
+        within.append(got)
+    gains = np.asarray(by_site @ pairs.population).ravel()
+    kept = set(keep)
+    heap = [(-g, j) for j, g in enumerate(gains) if j not in kept and g > 0]
+    heapq.heapify(heap)
+    while heap:
+        _, j = heapq.heappop(heap)
+        members = by_site.indices[by_site.indptr[j]:by_site.indptr[j + 1]]
+        gain = pairs.population[members][~covered[members]].sum()
+        if gain <= 0:
+            continue
+        if heap and gain < -heap[0][0] - 1e-9:
+            heapq.heappush(heap, (-gain, j))  # stale: its gain fell since it was pushed
+            continue
+        covered[members] = True
+        got += gain
+        order.append(int(j))
+        within.append(got)
+    return np.array(order, dtype=np.int64), np.array(within)
+
+
 def fewest(population: np.ndarray, reach: Reach, n_sites: int, share: float, reach_min: float,
-           keep: Sequence[int] = (), time_limit_s: float = TIME_LIMIT_S) -> tuple[int, float]:
-    """The fewest sites (and the gap of that count) that put `share` of the population within reach.
+           keep: Sequence[int] = (), time_limit_s: float = TIME_LIMIT_S) -> Fewest:
+    """The fewest sites that put `share` of the population within reach: the integer programme, with the greedy
+    count as the fallback when the solver finds nothing better within its time limit (its dual bound then
+    says how far from the fewest the count can be).
 
     Raises InputError when even every candidate leaves more than 1 - share of the population out of reach."""
+    start = time.perf_counter()
     keep = sorted(set(int(j) for j in keep))
     pairs = _Pairs.of(population, reach, n_sites, reach_min)
     total = float(pairs.population.sum())
@@ -223,23 +274,34 @@ def fewest(population: np.ndarray, reach: Reach, n_sites: int, share: float, rea
     if most < target - 0.5:
         raise InputError("--sites", f"cover:{share * 100:g} cannot be reached: all {n_sites} candidate sites put "
                                     f"{most / total:.1%} of the population within {reach_min:g} min")
+    order, within = greedy(pairs, keep)
+    upper = max(int(np.searchsorted(within, target - 0.5)) + 1, len(keep))
     n = n_sites
     reached, link, bounds, integrality = _covering_model(pairs, keep)
     c = np.concatenate([np.ones(n), np.zeros(len(reached))])
     enough = LinearConstraint(sparse.csr_matrix(np.concatenate([np.zeros(n), pairs.population[reached]])[None, :]),
                               target - 0.5, np.inf)
-    x, gap = _solve(c, integrality, bounds, [link, enough], time_limit_s, f"cover:{share * 100:g}")
-    return int(round(x[:n].sum())), gap
+    at_most = LinearConstraint(sparse.csr_matrix(c[None, :]), 0, upper)  # no worse than the greedy count
+    result = milp(c, integrality=integrality, bounds=bounds, constraints=[link, enough, at_most],
+                  options={"time_limit": time_limit_s, "mip_rel_gap": 0.0, "disp": False})
+    bound = getattr(result, "mip_dual_bound", None)
+    lower = max(int(math.ceil(bound - 1e-6)) if bound is not None and np.isfinite(bound) else 1, len(keep), 1)
+    if result.x is not None and round(result.x[:n].sum()) <= upper:
+        sites = int(round(result.x[:n].sum()))
+        exact = result.status == 0
+        return Fewest(sites, sites if exact else min(lower, sites), "exact" if exact else "solver", time.perf_counter() - start)
+    return Fewest(upper, min(lower, upper), "greedy", time.perf_counter() - start)
 
 
 def cover(population: np.ndarray, reach: Reach, n_sites: int, share: float, reach_min: float,
           keep: Sequence[int] = (), time_limit_s: float = TIME_LIMIT_S, tie_break: bool = True) -> Siting:
     """The fewest sites that put `share` of the population within reach, the best choice of that many (`best`)."""
     start = time.perf_counter()
-    k, gap = fewest(population, reach, n_sites, share, reach_min, keep, time_limit_s)
-    chosen = best(population, reach, n_sites, max(k, len(set(keep)), 1), reach_min, keep, time_limit_s, tie_break)
+    count = fewest(population, reach, n_sites, share, reach_min, keep, time_limit_s)
+    chosen = best(population, reach, n_sites, max(count.sites, len(set(keep)), 1), reach_min, keep, time_limit_s,
+                  tie_break)
     return Siting(chosen.chosen, chosen.covered_population, chosen.total_population, chosen.weighted_minutes,
-                  max(gap, chosen.gap), time.perf_counter() - start, chosen.tie_break)
+                  max(count.gap, chosen.gap), time.perf_counter() - start, chosen.tie_break)
 
 
 def coverage_curve(population: np.ndarray, reach: Reach, n_sites: int, reach_min: float, keep: Sequence[int] = (),

@@ -396,22 +396,22 @@ def territory_map(territory: Territory, kpis: pd.DataFrame, sessions: pd.DataFra
 
 
 @styled
-def coverage_curve(shares: np.ndarray, chosen: int, name: str, reach_min: float) -> Figure:
+def coverage_curve(shares: np.ndarray, chosen: int, name: str, reach_min: float, label: str = "this scenario") -> Figure:
     """The most population share K sites can put within reach, against K, the scenario's own K marked."""
     k = np.arange(1, len(shares) + 1)
     fig = Figure(figsize=(7, 4), layout="constrained")
     ax = fig.subplots()
-    ax.plot(k, shares, marker="o", ms=3, color="#1d3557")
+    ax.plot(k, shares, marker="o" if len(shares) <= 100 else None, ms=3, color="#1d3557")
     if 1 <= chosen <= len(shares):
         ax.scatter([chosen], [shares[chosen - 1]], s=90, facecolor="none", edgecolor="#e63946", lw=2, zorder=3,
-                   label=f"this scenario: {chosen} sites, {shares[chosen - 1]:.1%}")
+                   label=f"{label}: {chosen:,} sites, {shares[chosen - 1]:.1%}")
         ax.legend(loc="lower right", fontsize=9)
     ax.axhline(0.95, ls="--", color="grey", lw=1)
     ax.set_xlabel("sites")
     ax.set_ylabel(f"population within {reach_min:g} min")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.02)
-    ax.set_title(f"{text(name)}: the most people K sites can put within reach")
+    ax.set_title(f"{text(name)}: people within reach of K sites")
     return fig
 
 
