@@ -13,6 +13,7 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -56,10 +57,15 @@ class DemandConfig:
     """Needs per commune x operator x day: population/1000 x rate x uptake x operator share x weekday."""
 
     rate_per_1000_per_day: float = 0.53  # 9 M requests / 68 M people / 250 working days (brief)
-    uptake: float = 0.165  # share of the mature rate reaching a new itinerant service: calibrated so that the
-    # Saint-Amand-les-Eaux default sees ~20 requests a week at the desk (79 appointments in 4 weeks, 2021)
+    uptake: float = 0.182  # share of the mature rate reaching a new itinerant service: calibrated so that the
+    # Saint-Amand-les-Eaux default sees ~20 requests a week at the desk (79 appointments in 4 weeks, 2021), on the
+    # pilot's calendar (from Thursday 8 April 2021, Ascension and Whit Monday closed)
     operator_share: Dict[str, float] = field(default_factory=lambda: dict(DEFAULT_OPERATOR_SHARE))
     weekday_profile: List[float] = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+    monthly_profile: Dict[str, List[float]] = field(default_factory=dict)  # operator: 12 weights, January first
+    # (relative, scaled to a mean of 1 over the year; an operator not listed is flat); demand=seasonal: tax season
+    uptake_mature: Optional[float] = None  # with ramp_months > 0: the uptake the service grows to
+    ramp_months: float = 0.0  # logistic adoption from `uptake` at the start to `uptake_mature` (0: no ramp)
 
 
 @dataclass
@@ -170,6 +176,8 @@ class ExperimentConfig:
     """Run length and replications: a fixed number, or `auto` until the KPIs are precise enough (sim.replications)."""
 
     weeks: int = 13  # the 3-month pilot
+    start_date: str = "2021-04-08"  # the first day (the Saint-Amand-les-Eaux pilot's); day 0 is that week's Monday
+    holidays: bool = True  # no session and no need on French public holidays (false: every working day open)
     replications: Union[int, str] = 10  # or "auto": until the 95% CI of auto_kpis is within auto_precision
     n_jobs: int = 1  # replications run in parallel processes when > 1; results are identical
     cluster: ClusterConfig = field(default_factory=ClusterConfig)  # or as SLURM jobs: experiment.cluster.backend=slurm
@@ -297,6 +305,9 @@ BOUNDS: Dict[str, Bound] = {
     "demand.uptake": Bound(0, 1, open_low=True, why="a share of the mature rate"),
     "demand.operator_share.*": Bound(0, 1, why="a share"),
     "demand.weekday_profile[*]": Bound(0, 100, why="relative weights of the days"),
+    "demand.monthly_profile.*": Bound(0, 100, why="relative weights of the months"),
+    "demand.uptake_mature": Bound(0, 1, open_low=True, why="a share of the mature rate"),
+    "demand.ramp_months": Bound(0, 120, why="ten years"),
     "citizens.max_travel_min": Bound(0, 600, open_low=True, why="ten hours"),
     "citizens.horizon_days": Bound(0, 365, open_low=True, why="a year"),
     "citizens.front_loaded_shape": Bound(0, 1000, open_low=True),
@@ -424,6 +435,20 @@ def validate(cfg: Config) -> None:
         raise InputError("demand.weekday_profile", f"needs 7 values (Monday..Sunday), got {len(d.weekday_profile)}")
     if sum(d.weekday_profile) <= 0:
         raise InputError("demand.weekday_profile", "at least one day must have demand")
+    for op, months in d.monthly_profile.items():
+        if op not in OPERATORS:
+            raise InputError(f"demand.monthly_profile.{op}", f"unknown operator; known: {', '.join(OPERATORS)}")
+        if len(months) != 12 or sum(months) <= 0:
+            raise InputError(f"demand.monthly_profile.{op}", f"needs 12 weights (January..December), not all 0, "
+                                                             f"got {len(months)}")
+    if d.ramp_months > 0 and d.uptake_mature is None:
+        raise InputError("demand.uptake_mature", "needed with demand.ramp_months > 0 (the uptake it grows to)")
+    try:
+        start = date.fromisoformat(str(cfg.experiment.start_date))
+    except ValueError:
+        raise InputError("experiment.start_date", f"expected a date YYYY-MM-DD, got '{cfg.experiment.start_date}'") from None
+    if not 1990 <= start.year <= 2100:
+        raise InputError("experiment.start_date", f"must be between 1990 and 2100, got {start.isoformat()}")
 
     c = cfg.citizens
     for kind in ("walk_in", "booker"):

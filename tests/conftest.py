@@ -93,6 +93,8 @@ def slurm() -> None:
         pytest.skip(f"no usable SLURM: {reason}")
 
 
+NO_CALENDAR = ["experiment.start_date=2021-04-05", "experiment.holidays=false"]
+"""A run on the week pattern alone (from a Monday, no public holiday): for tests of the rota's structure."""
 QUIET = ["output.print_table=false", "output.figures=false", "output.report=false", "output.requests=false"]
 """Settings that make a run write only its tables and summary."""
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import NO_CALENDAR
 from sim.cli import load_config
 from sim.build.delivery.vehicles import shared_vehicle
 from sim.core.errors import InputError
@@ -17,7 +18,7 @@ SHORT = ["experiment.weeks=4", "experiment.replications=2"]
 
 
 def test_fixed_site_is_one_town_hall_open_30_hours_a_week_with_two_advisors_and_no_driving() -> None:
-    s = build_scenario(load_config(["delivery=fixed"]))
+    s = build_scenario(load_config(["delivery=fixed", *NO_CALENDAR]))
     assert list(s.territory.site_id) == ["59526-france-services"]  # Saint-Amand-les-Eaux, the most populous
     assert s.territory.site_lat[0] == s.territory.commune_lat[list(s.territory.commune_insee).index("59526")]
     assert s.rota.agent_names == ("advisor1", "advisor2")
@@ -55,7 +56,7 @@ def test_communes_beyond_reach_of_a_fixed_site_get_no_session_and_the_others_all
 
 
 def test_bus_stops_at_every_town_hall_once_a_cycle_with_its_crew_and_counts_its_km_once() -> None:
-    s = build_scenario(load_config(["delivery=bus", *SHORT]))
+    s = build_scenario(load_config(["delivery=bus", *SHORT, *NO_CALENDAR]))
     t = s.territory
     assert t.n_sites == t.n_communes == 19 and (t.site_venue == "bus_stop").all()
     assert np.array_equal(t.site_lat, t.commune_lat)
@@ -124,7 +125,7 @@ def test_a_delivery_mode_registered_in_a_test_module_runs_end_to_end() -> None:
         return territory, agent_travel(territory, model), rota
 
     try:
-        res = run_experiment(load_config(["delivery.model=mornings", "+delivery.params.session=09:00-12:00",
+        res = run_experiment(load_config(["delivery.model=mornings", *NO_CALENDAR, "+delivery.params.session=09:00-12:00",
                                           "experiment.weeks=2", "experiment.replications=2"]), keep_requests=False)
         assert res.summary["sites"] == 1 and res.summary["sessions"] == 10 and res.summary["served"] > 0
         with pytest.raises(InputError, match="delivery.params.session"):

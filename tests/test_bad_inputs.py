@@ -293,7 +293,7 @@ def _numeric_paths(cls: type, prefix: str = "") -> list[str]:
             paths += _numeric_paths(kind, f"{path}.")
         elif kind in (int, float) or any(a in (int, float) for a in args) and typing.get_origin(kind) is typing.Union:
             paths.append(path)
-        elif typing.get_origin(kind) is dict and args[-1] in (int, float):
+        elif typing.get_origin(kind) is dict and (args[-1] in (int, float) or typing.get_args(args[-1])[:1] == (float,)):
             paths.append(f"{path}.*")
         elif typing.get_origin(kind) is list and args[0] in (int, float):
             paths.append(f"{path}[*]")

@@ -90,13 +90,16 @@ def reference_kpis(scenario, req: pd.DataFrame, ses: pd.DataFrame, within: pd.Se
     """Every scope's KPIs of one replication, keys as rows and metrics as columns."""
     t, days = scenario.territory, scenario.days
     weeks = max(int(round(days / 7)), 1)
+
+    def monday(week: int) -> str:  # weeks are labelled by their Monday's date
+        return (pd.Timestamp(scenario.day0) + pd.Timedelta(days=7 * (int(week) - 1))).strftime("%Y-%m-%d")
     site = req["site"].astype(object).where(req["site"].notna(), "none")
     scopes = {
         "overall": (pd.Series("all", index=req.index), ["all"]),
         "site": (site, [*t.site_id.tolist(), "none"]),
         "commune": (req["commune"].astype(object), list(t.commune_insee)),
         "operator": (req["operator"].astype(object), list(scenario.operators)),
-        "week": (req["week"].clip(1, weeks).astype(str), [str(w) for w in range(1, weeks + 1)]),
+        "week": (req["week"].clip(1, weeks).map(monday), [monday(w) for w in range(1, weeks + 1)]),
     }
     hosts = set(t.commune_insee[t.site_commune])
     site_commune = dict(zip(t.site_id, t.commune_insee[t.site_commune]))

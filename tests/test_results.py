@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import NO_CALENDAR
 from sim.cli import load_config
 from sim.study.experiment import run_experiment
 from sim.core.ledger import OUTCOMES
@@ -90,7 +91,7 @@ def test_residents_of_communes_with_a_site_use_their_own_for_most_visits() -> No
 
 
 def test_a_bus_stop_gathers_the_demand_of_its_own_commune() -> None:
-    res = run_experiment(load_config(["delivery=bus"]), keep_requests=True, progress=False)
+    res = run_experiment(load_config(["delivery=bus", *NO_CALENDAR]), keep_requests=True, progress=False)
     req, t = res.requests, res.scenario.territory
     walk_ins = req[~req["booker"] & req["session"].ge(0)]
     stop_commune = t.site_commune[walk_ins["site"].cat.codes.to_numpy()]

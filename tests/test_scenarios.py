@@ -20,7 +20,7 @@ from sim.study.experiment import run_experiment
 from sim.core.units import DAY_MIN
 from sim.build.scenario import build_scenario
 
-from conftest import ROOT
+from conftest import NO_CALENDAR, ROOT
 from sim.__main__ import main
 
 SMALL = ["experiment.weeks=2", "experiment.replications=1"]
@@ -84,7 +84,7 @@ def _sessions_per_week(rota, weeks: int = 4) -> float:
 
 
 def test_the_vigny_pilot_holds_4_sessions_a_week_at_8_town_halls() -> None:
-    s = build_scenario(load_config(["scenario=vigny"]))
+    s = build_scenario(load_config(["scenario=vigny", *NO_CALENDAR]))
     assert s.territory.n_communes == 33 and s.territory.population.sum() == 24_941
     assert s.territory.n_sites == 8 and (s.territory.site_venue == "mairie").all()
     assert s.rota.agent_names == ("agent1",) and _sessions_per_week(s.rota) == 4
@@ -92,7 +92,7 @@ def test_the_vigny_pilot_holds_4_sessions_a_week_at_8_town_halls() -> None:
 
 
 def test_the_agen_pilot_follows_its_rota_file() -> None:
-    s = build_scenario(load_config(["scenario=agen"]))
+    s = build_scenario(load_config(["scenario=agen", *NO_CALENDAR]))
     assert s.territory.n_sites == 5 and s.territory.population.sum() == 73_607
     assert s.rota.agent_names == ("advisor",) and _sessions_per_week(s.rota) == 4
     weeks = s.rota.session_start // (7 * DAY_MIN)
@@ -102,11 +102,11 @@ def test_the_agen_pilot_follows_its_rota_file() -> None:
 
 
 def test_command_line_overrides_win_over_a_scenario_config() -> None:
-    cfg = load_config(["scenario=vigny", "frequency.visits_per_site_per_week=1", "staffing=two_agents"])
+    cfg = load_config(["scenario=vigny", "frequency.visits_per_site_per_week=1", "staffing=two_agents", *NO_CALENDAR])
     assert cfg.frequency.visits_per_site_per_week == 1 and cfg.staffing.agents == 2
     s = build_scenario(cfg)
     assert _sessions_per_week(s.rota) == 8
-    planned = build_scenario(load_config(["scenario=agen", "scenario.rota_file=null"]))
+    planned = build_scenario(load_config(["scenario=agen", "scenario.rota_file=null", *NO_CALENDAR]))
     assert _sessions_per_week(planned.rota, weeks=5) == 4 and planned.rota.agent_names == ("agent1",)
     with pytest.raises(InputError, match="scenario.rota_file: file not found"):
         build_scenario(load_config(["scenario=agen", "scenario.rota_file=nowhere.csv"]))
@@ -131,7 +131,7 @@ def test_face_validity_a_fixed_site_for_an_average_catchment_sees_about_11_a_day
     folder = territory_builder.build_territory("avranches", radius_km=8, around="50025", out_dir=tmp_path / "avranches",
                                              build_date="2026-11-29")
     cfg = load_config(["scenario.name=avranches", f"scenario.data_dir={folder}", "delivery=fixed", "demand=mature",
-                       "experiment.weeks=8", "experiment.replications=5"])
+                       "experiment.weeks=8", "experiment.replications=5", *NO_CALENDAR])  # per open day
     res = run_experiment(cfg, keep_requests=False)
     assert res.scenario.territory.population.sum() == 23_379 and res.summary["no_session"] == 0
     per_day = res.summary["seen_per_week"] / len(cfg.frequency.working_days)

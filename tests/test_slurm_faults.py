@@ -94,7 +94,7 @@ def test_a_job_past_its_time_limit_is_requeued_and_finishes_with_the_same_number
     log = next((out / ".submitit").glob("*/*_log.out")).read_text()
     assert "this job is timed-out" in log and "Requeued" in log, log
     record = json.loads((out / "0" / "run.json").read_text())
-    assert 0 < record["replications_from_checkpoints"] < 800
+    assert 0 < record["replications_from_checkpoints"] <= 800  # all of them when the limit fell as it wrote the outputs
     assert reference.wait(timeout=600) == 0, reference.communicate()
     assert (out / "sweep.csv").read_bytes() == (tmp_path / "reference" / "sweep.csv").read_bytes()
     assert (out / "0" / "summary.json").read_bytes() == (tmp_path / "reference" / "0" / "summary.json").read_bytes()

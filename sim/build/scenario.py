@@ -5,6 +5,8 @@ Building it reads and checks every input file, so bad data is refused before any
 
 from __future__ import annotations
 
+from datetime import date
+
 from collections import OrderedDict
 from pathlib import Path
 
@@ -16,10 +18,11 @@ from sim.build.paths import resolve_path, scenario_dir
 from sim.config import MAX_REQUESTS, Config
 from sim.build.siting import choose_scenario_sites
 from sim.core.choice import SessionIndex, make_rule
-from sim.core.demand import OPERATORS, daily_rate
+from sim.core.calendar import calendar_group, monday_of, open_days
+from sim.core.demand import OPERATORS, adoption_ramp, daily_rate, day_weights
 from sim.core.errors import InputError
 from sim.core.mmc import QueueCheck
-from sim.core.rota import check_rota, day_plan, load_rota_file
+from sim.core.rota import check_rota, day_plan, load_rota_file, on_open_days
 from sim.core.scenario import Citizens, Scenario
 from sim.core.territory import BASE, TravelModel, load_territory, load_travel_matrix, reach
 
@@ -65,6 +68,7 @@ def _sites_and_rota(cfg: Config, delivery) -> tuple:
     files += [resolve_path(p) for p in (cfg.scenario.rota_file, cfg.scenario.travel_matrix) if p]
     key = (repr(cfg.scenario), repr(cfg.travel), repr(cfg.delivery), cfg.staffing.agents, cfg.staffing.workday_max_h,
            repr(cfg.frequency), cfg.citizens.max_travel_min, cfg.citizens.horizon_days, cfg.experiment.weeks,
+           cfg.experiment.start_date, cfg.experiment.holidays,
            tuple(_stamp(f) for f in files))
     if key in _SITES_CACHE:
         _SITES_CACHE.move_to_end(key)
@@ -80,6 +84,10 @@ def _sites_and_rota(cfg: Config, delivery) -> tuple:
     if not np.isfinite(rota.session_start).all() or rota.n_sessions == 0:
         raise InputError("rota", "has no sessions")
     check_rota(rota, travel, cfg.staffing.workday_max_h * 60.0, territory)
+    is_open = open_days(date.fromisoformat(cfg.experiment.start_date), _rota_weeks(cfg) * 7, cfg.experiment.holidays)
+    rota = on_open_days(rota, is_open, calendar_group(territory.commune_insee)[territory.site_commune])
+    if rota.n_sessions == 0:
+        raise InputError("experiment.start_date", "every session of the rota falls on a closed day")
     rch = reach(territory, model, cfg.citizens.max_travel_min)
     before_min, km_before, after_min, km_after = day_plan(rota, travel)
     before_km, after_km = shared_vehicle(rota, km_before, km_after)
@@ -98,12 +106,13 @@ def build_scenario(cfg: Config) -> Scenario:
         return queue_check(cfg).scenario(citizens_of(cfg), cfg.staffing.cost_per_agent_hour, cfg.staffing.cost_per_km)
     territory, travel, rota, rch, index, before_min, before_km, after_min, after_km, notes = _sites_and_rota(cfg, mode(cfg))
     medians = np.array([cfg.service.median_min_by_operator.get(op, cfg.service.median_min) for op in OPERATORS])
-    rate = _demand(cfg, territory)
+    rate, weights, groups = _demand(cfg, territory)
     days = cfg.experiment.weeks * 7
     return Scenario(
         name=cfg.scenario.name, territory=territory, travel=travel, rota=rota, reach=rch, index=index,
         drive_before_min=before_min, km_before=before_km, drive_after_min=after_min, km_after=after_km,
-        rate_per_day=rate, weekday_profile=np.array(cfg.demand.weekday_profile, dtype=float), days=days,
+        rate_per_day=rate, demand_weights=weights, commune_group=groups, days=days,
+        day0=monday_of(date.fromisoformat(cfg.experiment.start_date)),
         service_median_min=medians, service_sigma=cfg.service.sigma, service_distribution=cfg.service.distribution,
         referred_share=cfg.service.referred_share, citizens=citizens_of(cfg),
         cost_per_agent_hour=cfg.staffing.cost_per_agent_hour, cost_per_km=cfg.staffing.cost_per_km, notes=notes,
@@ -115,16 +124,24 @@ def _rota_weeks(cfg: Config) -> int:
     return cfg.experiment.weeks + int(np.ceil(cfg.citizens.horizon_days / 7.0))
 
 
-def _demand(cfg: Config, territory) -> np.ndarray:
-    """Needs per day by commune and operator; refused if a replication would hold more than MAX_REQUESTS."""
-    share = np.array([cfg.demand.operator_share.get(op, 0.0) for op in OPERATORS])
-    rate = daily_rate(territory.population, cfg.demand.rate_per_1000_per_day, cfg.demand.uptake, share)
+def _demand(cfg: Config, territory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Needs per working day by commune and operator, the (calendar group, operator, day) weights and each
+    commune's calendar group; refused if a replication would hold more than MAX_REQUESTS."""
+    d = cfg.demand
+    share = np.array([d.operator_share.get(op, 0.0) for op in OPERATORS])
+    rate = daily_rate(territory.population, d.rate_per_1000_per_day, d.uptake, share)
     days = cfg.experiment.weeks * 7
-    expected = float(rate.sum() * np.resize(np.asarray(cfg.demand.weekday_profile, float), days).sum())
+    start = date.fromisoformat(cfg.experiment.start_date)
+    months = np.array([d.monthly_profile.get(op, [1.0] * 12) for op in OPERATORS], dtype=float)
+    months = months / months.mean(axis=1, keepdims=True)
+    ramp = adoption_ramp(days, d.uptake, d.uptake_mature, d.ramp_months)
+    weights = day_weights(open_days(start, days, cfg.experiment.holidays), start, d.weekday_profile, months, ramp)
+    groups = calendar_group(territory.commune_insee)
+    expected = float((rate * weights.sum(axis=2)[groups]).sum())
     if expected > MAX_REQUESTS:
         raise InputError("demand.rate_per_1000_per_day", f"{expected:.3g} needs expected in a replication of "
                          f"{cfg.experiment.weeks} weeks, more than {MAX_REQUESTS:,}")
-    return rate
+    return rate, weights, groups
 
 
 def check_data(configs: list[Config]) -> None:

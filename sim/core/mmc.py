@@ -58,7 +58,8 @@ class QueueCheck:
         return Scenario(
             name="mmc", territory=territory, travel=TravelTimes(np.zeros((2, 2)), np.zeros((2, 2))), rota=rota,
             reach=reach, index=SessionIndex.build(rota, reach), drive_before_min=zeros, km_before=zeros,
-            drive_after_min=zeros, km_after=zeros, rate_per_day=np.zeros((1, 1)), weekday_profile=np.ones(7),
+            drive_after_min=zeros, km_after=zeros, rate_per_day=np.zeros((1, 1)),
+            demand_weights=np.zeros((1, 1, 0)), commune_group=np.zeros(1, np.int8),
             days=0, service_median_min=np.ones(1), service_sigma=0.0, service_distribution="exponential",
             referred_share=0.0, citizens=citizens, cost_per_agent_hour=cost_per_agent_hour, cost_per_km=cost_per_km,
             operators=("mmc",), queue=self,

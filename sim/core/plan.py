@@ -48,7 +48,7 @@ def draw_plan(scenario: Scenario, rng: dict[str, np.random.Generator]) -> Plan:
     if scenario.queue is not None:
         return scenario.queue.draw_plan(scenario, rng)
     c = scenario.citizens
-    needs = generate_needs(scenario.rate_per_day, scenario.weekday_profile, scenario.days, rng["demand"])
+    needs = generate_needs(scenario.rate_per_day, scenario.demand_weights, scenario.commune_group, rng["demand"])
     n = len(needs)
     service = service_times(needs.operator, scenario.service_median_min, scenario.service_sigma,
                             scenario.service_distribution, rng["service"])

@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.core.calendar import dates_of
 from sim.core.ledger import GAVE_UP, NO_SESSION, NO_SLOT, OUTCOMES, REFERRED, RENEGED, SERVED, TURNED_AWAY
 from sim.core.model import ReplicationLog
 from sim.core.scenario import Scenario
@@ -114,6 +115,8 @@ def requests_frame(scenario: Scenario, columns: Sequence[dict[str, np.ndarray]],
     for name in REQUEST_COLUMNS:
         value = data[name]
         frame[name] = pd.Categorical.from_codes(value, categories=categories[name]) if name in categories else value
+    if scenario.day0 is not None:  # the date each need arose
+        frame["date"] = dates_of(scenario.day0, np.floor_divide(data["need_min"], DAY_MIN).astype(np.int64))
     return pd.DataFrame(frame)
 
 
@@ -143,12 +146,15 @@ def sessions_frame(scenario: Scenario, columns: Sequence[dict[str, np.ndarray]],
     def each(values: np.ndarray) -> np.ndarray:
         return np.tile(values, reps)
 
+    day = (rota.row_start // DAY_MIN).astype(np.int32)
+    dated = {"date": each(dates_of(scenario.day0, day))} if scenario.day0 is not None and np.isfinite(rota.row_start).all() else {}
     return pd.DataFrame({
         "replication": data["replication"],
         "agent": pd.Categorical.from_codes(each(rota.row_agent), categories=list(rota.agent_names)),
         "session": sess,
         "site": pd.Categorical.from_codes(rota.session_site[sess], categories=list(t.site_id)),
-        "day": each((rota.row_start // DAY_MIN).astype(np.int32)),
+        "day": each(day),
+        **dated,
         "start_min": each(rota.row_start),
         "end_min": each(rota.row_end),
         "drive_before_min": each(scenario.drive_before_min),
@@ -347,7 +353,9 @@ def _scope_codes(scenario: Scenario, cols: dict[str, np.ndarray], scope: str) ->
         return np.where(code >= 0, code, t.n_sites), [*t.site_id.tolist(), NO_SITE]
     if scope == "week":
         weeks = max(int(round(scenario.days / 7)), 1)
-        return np.clip(cols["week"].astype(np.int64) - 1, 0, weeks - 1), [str(w) for w in range(1, weeks + 1)]
+        labels = [str(w) for w in range(1, weeks + 1)] if scenario.day0 is None else \
+            list(np.datetime_as_string(dates_of(scenario.day0, np.arange(weeks) * 7), unit="D"))  # by its Monday
+        return np.clip(cols["week"].astype(np.int64) - 1, 0, weeks - 1), labels
     keys = {"commune": t.commune_insee, "operator": scenario.operators}[scope]
     return cols[scope].astype(np.int64), [str(c) for c in keys]
 

@@ -93,6 +93,16 @@ def from_rows(names: tuple[str, ...], agent: np.ndarray, site: np.ndarray, start
     )
 
 
+def on_open_days(rota: Rota, is_open: np.ndarray, site_group: np.ndarray) -> Rota:
+    """The rota without the rows that fall on a day its site is closed (`is_open`: calendar group x day)."""
+    row_site = rota.session_site[rota.row_session]
+    day = np.minimum(rota.row_day(), is_open.shape[1] - 1)
+    keep = is_open[site_group[row_site], day]
+    if keep.all():
+        return rota
+    return from_rows(rota.agent_names, rota.row_agent[keep], row_site[keep], rota.row_start[keep], rota.row_end[keep])
+
+
 def day_plan(rota: Rota, travel: TravelTimes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per rota row: driving minutes and km before it (from base or previous site) and after the day's last.
 

@@ -7,6 +7,7 @@ replication. Nothing here knows about the configuration: the build layer turns i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 import numpy as np
@@ -59,7 +60,8 @@ class Scenario:
     drive_after_min: np.ndarray
     km_after: np.ndarray
     rate_per_day: np.ndarray  # commune x operator, needs per working day
-    weekday_profile: np.ndarray  # 7 weights, Monday first
+    demand_weights: np.ndarray  # (calendar groups, operators, days) weights of the daily rate (sim.core.demand)
+    commune_group: np.ndarray  # calendar group of each commune (sim.core.calendar)
     days: int  # the analysed days: needs arise over them, agents' time and citizens seen are counted over them
     service_median_min: np.ndarray  # per operator
     service_sigma: float
@@ -69,6 +71,7 @@ class Scenario:
     cost_per_agent_hour: float
     cost_per_km: float
     operators: tuple[str, ...] = OPERATORS  # names of the operator codes of the requests
+    day0: date | None = None  # the date of day 0 (a Monday); None for the queueing-theory scenario
     notes: tuple[str, ...] = ()  # what the user should know about how the inputs were read (printed by the CLI)
     queue: QueueTheory | None = None  # set for the queueing-theory scenario (sim.core.mmc)
 

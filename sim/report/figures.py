@@ -419,9 +419,9 @@ def coverage_curve(shares: np.ndarray, chosen: int, name: str, reach_min: float,
 def weekly_flow(kpis: pd.DataFrame) -> Figure:
     """Needs arising each week split by outcome, with the 95% CI of the total: is demand being absorbed?"""
     total = _metric(kpis, "week", "requests")
-    order = sorted(total.index, key=int)
+    order = sorted(total.index, key=lambda k: (len(k), k))  # week numbers, or ISO dates of the weeks' Mondays
     total = total.reindex(order)
-    x = np.array([int(k) for k in order])
+    x = np.arange(1, len(order) + 1)
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     ax = fig.subplots()
     bottom = np.zeros(len(x))
@@ -432,8 +432,9 @@ def weekly_flow(kpis: pd.DataFrame) -> Figure:
         ax.bar(x, part, bottom=bottom, color=colour, width=0.75, label=OUTCOME_LABELS[outcome])
         bottom += part
     ax.errorbar(x, total["mean"], yerr=_error(total), fmt="o", ms=3, color="black", capsize=2, lw=1, label="needs arising (95% CI)")
-    ax.set_xticks(x)
-    ax.set_xlabel("week in which the need arose")
+    dated = bool(order) and "-" in order[0]
+    ax.set_xticks(x, [k[5:] if dated else k for k in order], rotation=90 if dated and len(x) > 8 else 0)
+    ax.set_xlabel("week in which the need arose" + (f" (Monday, {order[0][:4]})" if dated else ""))
     ax.set_ylabel("requests per week (mean over replications)")
     ax.set_title("Weekly demand by outcome")
     ax.grid(axis="x", visible=False)
