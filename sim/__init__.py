@@ -12,12 +12,12 @@ from typing import Any
 from sim.core.errors import InputError
 from sim.version import __version__
 
-__all__ = ["InputError", "__version__", "load", "run"]
+__all__ = ["InputError", "__version__", "load", "run", "sensitivity"]
 
 
 def __getattr__(name: str) -> Any:
-    """`sim.run` and `sim.load` (sim.api), imported on first use so that `import sim` stays light."""
-    if name in ("run", "load"):
+    """`sim.run`, `sim.load` and `sim.sensitivity` (sim.api), imported on first use so that `import sim` stays light."""
+    if name in ("run", "load", "sensitivity"):
         from sim import api
 
         return getattr(api, name)

@@ -126,6 +126,24 @@ def run(overrides: Overrides = None, *, keep_requests: bool = True, **params: An
     return Results.of(run_experiment(load_config(overrides_list(overrides, **params)), keep_requests=keep_requests))
 
 
+def sensitivity(bounds: Mapping[str, tuple[float, float]], method: str = "morris", trajectories: int = 10,
+                n: int = 64, overrides: Overrides = None, kpis: Sequence[str] | None = None, levels: int = 4,
+                integers: Sequence[str] = ()) -> pd.DataFrame:
+    """Morris (mu_star, sigma) or Sobol (S1, ST, with CIs) indices of the KPIs for the settings in `bounds`, one
+    row per (parameter, KPI); every point runs `overrides` on their seed: common random numbers
+    (sim.study.sensitivity), so a setting without effect on a KPI gets exactly 0."""
+    from sim.study import sensitivity as study
+
+    base = overrides_list(overrides)
+    seed = load_config(base).seed
+
+    def summary_of(point: list[str]) -> Mapping[str, float]:
+        return run(point, keep_requests=False).summary
+
+    return study.sensitivity(summary_of, bounds, method, trajectories, n, base, kpis or study.DEFAULT_KPIS, levels,
+                             seed, integers)
+
+
 def run_config(run_dir: str | Path) -> Config:
     """The validated configuration a CLI run used, from its `.hydra/config.yaml`."""
     return load_run_config(Path(run_dir))

@@ -42,3 +42,13 @@ def test_site_choice_study_writes_its_table_and_figure(tmp_path: Path) -> None:
     wide = flat.pivot_table(index=["territory", "k"], columns=flat["rule"].str.split(":").str[0],
                             values="population_within_reach_share")
     assert len(wide) == 6 and (wide["best"] >= wide["top"]).all()
+
+
+def test_sensitivity_study_writes_its_table_and_figure(tmp_path: Path) -> None:
+    study = _script("sensitivity")
+    assert study.main(["--trajectories", "2", "--replications", "2", "--weeks", "3", "--out", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "sensitivity.csv")
+    assert set(table["parameter"]) == set(study.BOUNDS) and set(table["kpi"]) == set(study.KPIS)
+    cost_per_km = table[table["parameter"] == "staffing.cost_per_km"].set_index("kpi")["mu_star"]
+    assert (cost_per_km.drop("cost_per_served") == 0).all() and cost_per_km["cost_per_served"] > 0
+    assert (tmp_path / "sensitivity.png").read_bytes().startswith(b"\x89PNG")
