@@ -44,11 +44,28 @@ def to_config(cfg: Any) -> Config:
     """Turn a composed DictConfig into a validated `Config` (its delivery mode's settings checked too)."""
     from omegaconf import OmegaConf
 
+    cfg = _with_design_point(cfg)
     obj = OmegaConf.to_object(cfg)
     assert isinstance(obj, Config)
     validate(obj)
     mode(obj)
     return obj
+
+
+def _with_design_point(cfg: Any) -> Any:
+    """A run of experiment=sensitivity (`sensitivity.point` set): its design point's settings applied."""
+    from omegaconf import OmegaConf
+
+    from sim.study.sensitivity import design_point
+
+    point = OmegaConf.select(cfg, "sensitivity.point")
+    s = OmegaConf.to_object(cfg.sensitivity) if point is not None else None
+    if s is None or not 0 <= point < s.points() or any(OmegaConf.select(cfg, k) is None for k in s.bounds):
+        return cfg  # nothing to apply, or a bad point or setting: validate() says which
+    cfg = cfg.copy()
+    for name, value in design_point(s.method, s.bounds, s.trajectories, s.n, s.levels, int(cfg.seed), point).items():
+        OmegaConf.update(cfg, name, int(round(value)) if isinstance(OmegaConf.select(cfg, name), int) else value)
+    return cfg
 
 
 def load_run_config(run_dir: Path) -> Config:

@@ -214,6 +214,36 @@ class OutputConfig:
     report: bool = True  # report.html, one self-contained file
 
 
+SENSITIVITY_BOUNDS: Dict[str, List[float]] = {
+    "demand.uptake": [0.12, 0.25],  # calibrated 0.182 on "more than 79" appointments in 4 weeks; +-35%
+    "service.median_min": [12.0, 30.0],  # one anecdote: a licence renewal "under 20 minutes"
+    "citizens.patience_mean_min": [30.0, 120.0],  # no source: from half an hour to two hours
+    "citizens.appointment_share": [0.25, 0.75],  # "mostly by appointment": around the assumed half
+    "citizens.front_loaded_shape": [1.0, 6.0],  # 1 is uniform arrivals; 6: a third in the first 5% of a session
+    "citizens.choice.weight_min_per_day": [1.0, 10.0],  # docs/choice.md: the range of its sensitivity study
+    "travel.speed_kmh": [40.0, 70.0],  # rural roads, from villages to departmental roads
+    "staffing.cost_per_km": [0.30, 0.60],  # around the French mileage scale
+}
+"""The uncertain assumptions of experiment=sensitivity, each over a range with its reason (docs/sensitivity.md)."""
+
+
+@dataclass
+class SensitivityConfig:
+    """Global sensitivity as a sweep over the points of a design (experiment=sensitivity, docs/sensitivity.md)."""
+
+    method: str = "morris"  # morris (mu*, sigma) | sobol (S1, ST)
+    trajectories: int = 6  # morris: trajectories x (parameters + 1) points
+    n: int = 64  # sobol: n x (parameters + 2) points
+    levels: int = 4  # morris: levels of the grid
+    bounds: Dict[str, List[float]] = field(default_factory=lambda: {k: list(v) for k, v in SENSITIVITY_BOUNDS.items()})
+    point: Optional[int] = None  # the design point a run evaluates: swept as sensitivity.point=range(0,N)
+
+    def points(self) -> int:
+        """How many points the design has."""
+        k = len(self.bounds)
+        return self.trajectories * (k + 1) if self.method == "morris" else self.n * (k + 2)
+
+
 @dataclass
 class OptimiseConfig:
     """Least-cost run of a sweep meeting service targets (python -m sim.sweep optimise; configs/sweep/optimise.yaml)."""
@@ -241,6 +271,7 @@ class Config:
     mmc: MMCConfig = field(default_factory=MMCConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     optimise: OptimiseConfig = field(default_factory=OptimiseConfig)
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
     seed: int = 0
 
 
@@ -348,6 +379,11 @@ BOUNDS: Dict[str, Bound] = {
     "mmc.patience_rate_per_hour": Bound(0, 100_000),
     "mmc.hours": Bound(0, 10_000_000, open_low=True),
     "mmc.warmup_hours": Bound(0, 10_000_000),
+    "sensitivity.trajectories": Bound(2, 1000, integer=True),
+    "sensitivity.n": Bound(2, 100_000, integer=True),
+    "sensitivity.levels": Bound(2, 100, integer=True),
+    "sensitivity.bounds.*": Bound(-1e9, 1e9),
+    "sensitivity.point": Bound(0, 10_000_000, integer=True),
 }
 """Every numeric setting of the schema (`*` any key or index); tests/test_bad_inputs.py checks none is missing."""
 
@@ -359,7 +395,9 @@ def _bound_of(path: str) -> Bound | None:
     generic = re.sub(r"\[\d+\]$", "[*]", path)
     if generic in BOUNDS:
         return BOUNDS[generic]
-    return BOUNDS.get(path.rsplit(".", 1)[0] + ".*")
+    if (hit := BOUNDS.get(path.rsplit(".", 1)[0] + ".*")) is not None:
+        return hit
+    return next((b for key, b in BOUNDS.items() if key.endswith(".*") and path.startswith(key[:-1])), None)
 
 
 def numeric_settings(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -420,6 +458,16 @@ def validate(cfg: Config) -> None:
     for path, value in numeric_settings(cfg):
         check_number(path, value)
     _choice("scenario.kind", cfg.scenario.kind, ("territory", "mmc"))
+    sens = cfg.sensitivity
+    _choice("sensitivity.method", sens.method, ("morris", "sobol"))
+    for name, pair in sens.bounds.items():
+        if len(pair) != 2 or not pair[0] < pair[1]:
+            raise InputError(f"sensitivity.bounds.{name}", f"needs [low, high] with low < high, got {list(pair)}")
+        if _bound_of(name) is None:
+            raise InputError(f"sensitivity.bounds.{name}", "is not a numeric setting of the configuration")
+    if sens.point is not None and sens.point >= sens.points():
+        raise InputError("sensitivity.point", f"must be below {sens.points()}, the design's points; sweep "
+                                              f"sensitivity.point=range(0,{sens.points()})")
     if cfg.scenario.site_choice is not None:
         parse_site_choice(cfg.scenario.site_choice)
         if cfg.scenario.rota_file:

@@ -30,7 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.config import OptimiseConfig
 from sim.core.errors import InputError
-from sim.study.optimise import run_optimiser, targets_of
+from sim.study.optimise import run_optimiser, swept_columns, targets_of
 from sim.study.outputs import summary_row, write_atomic
 from sim.study.progress import SweepProgress
 from sim.study.runs import STATUSES, SweepLock, run_dirs, run_status
@@ -179,6 +179,8 @@ class SweepCallback(Callback):
             print(f"error: {incomplete} run(s) incomplete (see the error column of {sweep_dir / TABLE_CSV}); run the "
                   "same command again to redo them", file=sys.stderr)
             raise SystemExit(1)
+        if "sensitivity.point" in table.columns:
+            write_sensitivity(sweep_dir, table, config)
         options = OmegaConf.to_object(config.optimise) if "optimise" in config else OptimiseConfig()
         if options.enabled:
             try:
@@ -190,6 +192,21 @@ class SweepCallback(Callback):
             self.lock.release()
 
 
+def write_sensitivity(sweep_dir: Path, table: pd.DataFrame, config: DictConfig) -> None:
+    """sensitivity.csv and sensitivity.png of a finished experiment=sensitivity sweep."""
+    from sim.report.figures import save, sensitivity_figure
+    from sim.study.sensitivity import SENSITIVITY_CSV, SENSITIVITY_FIGURE, sweep_indices
+
+    s = OmegaConf.to_object(config.sensitivity)
+    result = sweep_indices(table, s.method, s.bounds, s.trajectories, s.n, s.levels, int(config.seed))
+    write_atomic(sweep_dir / SENSITIVITY_CSV, lambda tmp: result.to_csv(tmp, index=False, float_format="%.6g"))
+    save(sensitivity_figure(result), sweep_dir, SENSITIVITY_FIGURE)
+    print(f"sensitivity: {sweep_dir / SENSITIVITY_CSV}")
+    for kpi in result["kpi"].unique():
+        top = result[result["kpi"] == kpi].nlargest(3, result.columns[2])
+        print(f"  {kpi}: " + ", ".join(f"{r.parameter} {getattr(r, result.columns[2]):.3g}" for r in top.itertuples()))
+
+
 # --- command line -----------------------------------------------------------------------------------------
 
 
@@ -199,12 +216,19 @@ def main(argv: Iterable[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("collect", help="(re)build sweep.parquet and sweep.csv of a multirun folder")
     p.add_argument("sweep_dir", type=Path)
-    p = sub.add_parser("optimise", help="least-cost run meeting the targets; writes pareto.csv")
-    p.add_argument("sweep_dir", type=Path)
-    p.add_argument("--cost", help="KPI to minimise (default: the sweep's optimise.cost)")
-    p.add_argument("--target", action="append", metavar="KPI>=X",
-                   help="replaces the sweep's optimise.targets; repeat for several (operators >=, <=, >, <)")
-    p.add_argument("--use-ci", action="store_true", default=None, help="require the 95%% CI bound to meet each target")
+    optimise = sub.add_parser("optimise", help="least-cost run meeting the targets; writes pareto.csv")
+    p = sub.add_parser("robust", help="the cheapest of the best runs meeting the targets with a probability, under "
+                                      "the uncertain assumptions; writes robust.csv")
+    for q in (optimise, p):
+        q.add_argument("sweep_dir", type=Path)
+        q.add_argument("--cost", help="KPI to minimise (default: the sweep's optimise.cost)")
+        q.add_argument("--target", action="append", metavar="KPI>=X",
+                       help="replaces the sweep's optimise.targets; repeat for several (operators >=, <=, >, <)")
+        q.add_argument("--use-ci", action="store_true", default=None,
+                       help="require the 95%% CI bound to meet each target")
+    p.add_argument("--top", type=int, default=4, help="how many of the cheapest runs meeting the targets (default 4)")
+    p.add_argument("--samples", type=int, default=20, help="samples of the assumptions (default 20)")
+    p.add_argument("--probability", type=float, default=0.8, help="probability to meet the targets (default 0.8)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         if not args.sweep_dir.is_dir():
@@ -219,11 +243,55 @@ def main(argv: Iterable[str] | None = None) -> int:
         if args.target:
             options.targets = dict(_target_arg(t) for t in args.target)
         targets_of(options)  # a malformed target is bad input, before reading any table
+        if args.command == "robust":
+            return robust_choice(args.sweep_dir, options, args.top, args.samples, args.probability)
         run_optimiser(args.sweep_dir, read_table(args.sweep_dir), options)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def robust_choice(sweep_dir: Path, options: OptimiseConfig, top: int, samples: int, probability: float) -> int:
+    """Evaluate the `top` cheapest runs meeting the targets (by the mean) under the uncertain assumptions of
+    sim.config.SENSITIVITY_BOUNDS not set by the run itself; write robust.csv and print the recommendation."""
+    from sim.api import run
+    from sim.config import SENSITIVITY_BOUNDS
+    from sim.study.robust import ROBUST_CSV, robust
+
+    if top < 1:
+        raise InputError("--top", f"must be >= 1, got {top}")
+    targets = targets_of(options)
+    table = read_table(sweep_dir)
+    ok = table[table["status"] == "ok"]
+    meets = pd.concat([t.met(ok, options.use_ci) for t in targets], axis=1).all(axis=1) if targets else ok.index == ok.index
+    best = ok[meets].sort_values(options.cost).head(top)
+    if best.empty:
+        raise InputError("optimise.targets", f"no run of {sweep_dir} meets them: nothing to make robust")
+    setups = {str(r): _run_overrides(sweep_dir / str(r)) for r in best["run"]}
+    fixed = {o.split("=", 1)[0].lstrip("+~") for s in setups.values() for o in s}
+    bounds = {k: v for k, v in SENSITIVITY_BOUNDS.items() if k not in fixed}
+    result = robust(lambda o: run(o, keep_requests=False).summary, setups, bounds, targets, options.cost, samples,
+                    probability, integers=("staffing.agents",))
+    params = [c for c in swept_columns(table) if c in best.columns]
+    result = best.set_index(best["run"].astype(str))[params].join(result.set_index("setup")).reset_index(names="run")
+    write_atomic(sweep_dir / ROBUST_CSV, lambda tmp: result.to_csv(tmp, index=False, float_format="%.6g"))
+    print(result.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    chosen = result[result["recommended"]]
+    if chosen.empty:
+        print(f"no run meets the targets with probability {probability:g} under the assumptions' bounds; "
+              f"table: {sweep_dir / ROBUST_CSV}")
+    else:
+        row = chosen.iloc[0]
+        print(f"recommended (cheapest meeting every target with probability >= {probability:g}): run {row['run']}, "
+              + ", ".join(f"{p}={row[p]}" for p in params) + f"; table: {sweep_dir / ROBUST_CSV}")
+    return 0
+
+
+def _run_overrides(run_dir: Path) -> list[str]:
+    """The overrides a run of the sweep was made with (its .hydra/overrides.yaml), less Hydra's own."""
+    listed = OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")
+    return [str(o) for o in listed if not str(o).lstrip("+~").startswith("hydra")]
 
 
 def _target_arg(text: str) -> tuple[str, str]:

@@ -63,3 +63,29 @@ def test_a_run_is_given_every_point_on_the_base_overrides() -> None:
                         overrides=["seed=3"], kpis=("k",), integers=("n",))
     assert len(seen) == table.attrs["points"] == 2 * 3
     assert all(o[0] == "seed=3" and o[2].startswith("n=") and "." not in o[2] for o in seen)
+
+
+def test_experiment_sensitivity_is_a_resumable_sweep_with_the_same_indices(tmp_path) -> None:
+    """Two Morris trajectories of the named assumptions, as a sweep of 18 runs: the indices equal those of
+    sim.sensitivity on the same settings; a range of points that does not fit the design is refused."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from sim.config import SENSITIVITY_BOUNDS
+
+    small = ["experiment.replications=2", "experiment.weeks=3"]
+    cmd = [sys.executable, "-m", "sim", "experiment=sensitivity", "sensitivity.trajectories=2", *small,
+           f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    wrong = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 2 and "error: sensitivity.point: must be below 18" in wrong.stderr, wrong.stderr
+    assert not (tmp_path / "sweep").exists()
+    done = subprocess.run([*cmd, "sensitivity.point=range(0,18)"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    swept = pd.read_csv(tmp_path / "sweep" / "sensitivity.csv").set_index(["parameter", "kpi"])
+    direct = sim.sensitivity({k: tuple(v) for k, v in SENSITIVITY_BOUNDS.items()}, trajectories=2,
+                             overrides=small).set_index(["parameter", "kpi"])
+    assert swept["mu_star"].to_numpy() == pytest.approx(direct.loc[swept.index, "mu_star"].to_numpy(), rel=1e-5, abs=1e-9)
+    assert (tmp_path / "sweep" / "sensitivity.png").read_bytes().startswith(b"\x89PNG")

@@ -416,6 +416,35 @@ def coverage_curve(shares: np.ndarray, chosen: int, name: str, reach_min: float,
 
 
 @styled
+def sensitivity_figure(table: pd.DataFrame) -> Figure:
+    """Morris mu* against sigma (or Sobol ST against S1), one panel per KPI, the leading parameters named."""
+    morris = "mu_star" in table.columns
+    x, y = ("mu_star", "sigma") if morris else ("ST", "S1")
+    kpis = list(dict.fromkeys(table["kpi"]))
+    cols = min(3, len(kpis))
+    rows_n = -(-len(kpis) // cols)
+    fig = Figure(figsize=(4 * cols, 3.4 * rows_n), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows_n, cols)).ravel()
+    for ax, kpi in zip(axes, kpis):
+        rows = table[table["kpi"] == kpi]
+        ax.scatter(rows[x], rows[y], color="#1d3557")
+        top = rows[x].max()
+        for r in rows.itertuples():
+            if top > 0 and getattr(r, x) > 0.15 * top:
+                ax.annotate(r.parameter.split(".")[-1], (getattr(r, x), getattr(r, y)), fontsize=7,
+                            xytext=(3, 3), textcoords="offset points")
+        ax.set_title(kpi_label(kpi), fontsize=9)
+        ax.set_xlabel("mu* (mean absolute effect)" if morris else "ST (total index)", fontsize=8)
+        ax.set_ylabel("sigma (interactions, non-linearity)" if morris else "S1 (first-order index)", fontsize=8)
+    for ax in axes[len(kpis):]:
+        ax.set_axis_off()
+    points = table.attrs.get("points")
+    fig.suptitle(("Morris screening" if morris else "Sobol indices") + (f": {points} runs" if points else "")
+                 + ", common random numbers")
+    return fig
+
+
+@styled
 def weekly_flow(kpis: pd.DataFrame) -> Figure:
     """Needs arising each week split by outcome, with the 95% CI of the total: is demand being absorbed?"""
     total = _metric(kpis, "week", "requests")

@@ -59,6 +59,30 @@ def indices(problem: dict, points: np.ndarray, values: Mapping[str, np.ndarray],
     return pd.DataFrame(rows)
 
 
+def design_point(method: str, bounds: Mapping[str, Sequence[float]], trajectories: int, n: int, levels: int,
+                 seed: int, point: int) -> dict[str, float]:
+    """The settings of point `point` of a design (the same design for every point: it depends on the seed only)."""
+    problem = problem_of({name: (float(pair[0]), float(pair[1])) for name, pair in bounds.items()})
+    return dict(zip(problem["names"], design(problem, method, trajectories, n, levels, seed)[point].tolist()))
+
+
+SENSITIVITY_CSV = "sensitivity.csv"
+SENSITIVITY_FIGURE = "sensitivity"
+
+
+def sweep_indices(sweep: pd.DataFrame, method: str, bounds: Mapping[str, Sequence[float]], trajectories: int, n: int,
+                  levels: int, seed: int, kpis: Sequence[str] = DEFAULT_KPIS) -> pd.DataFrame:
+    """The indices of a finished experiment=sensitivity sweep, from its table (one row per design point)."""
+    problem = problem_of({name: (float(pair[0]), float(pair[1])) for name, pair in bounds.items()})
+    points = design(problem, method, trajectories, n, levels, seed)
+    rows = sweep.sort_values("sensitivity.point")
+    if list(rows["sensitivity.point"]) != list(range(len(points))):
+        raise InputError("sensitivity.point", f"the sweep must hold every point 0..{len(points) - 1} of the design")
+    table = indices(problem, points, {k: rows[k].to_numpy(float) for k in kpis if k in rows}, method, levels, seed)
+    table.attrs["points"] = len(points)
+    return table
+
+
 def point_overrides(problem: dict, point: np.ndarray, integers: Sequence[str] = ()) -> list[str]:
     """The overrides of one design point (settings in `integers` rounded)."""
     return [f"{name}={int(round(v)) if name in integers else repr(float(v))}" for name, v in zip(problem["names"], point)]
