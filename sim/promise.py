@@ -16,10 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from sim.build import opendata
-from sim.build.siting import _Pairs, fewest, greedy, reach_of_points
+from sim.build.siting import _Pairs, fewest, greedy, reach_of_points, sites_to_reach
 from sim.core.errors import InputError
 from sim.core.territory import TravelModel
 
@@ -59,7 +57,7 @@ def by_departement(communes, share: float, reach_min: float, time_limit_s: float
         lat, lon = table["lat"].to_numpy(float), table["lon"].to_numpy(float)
         reach = reach_of_points(lat, lon, lat, lon, TravelModel(), reach_min)
         _, within = greedy(_Pairs.of(population, reach, len(table), reach_min))
-        greedy_count = int(np.searchsorted(within, share * population.sum() - 0.5)) + 1
+        greedy_count = sites_to_reach(within, share * population.sum())
         found = fewest(population, reach, len(table), share, reach_min, time_limit_s=time_limit_s)
         total += found.sites
         exact += found.method == "exact"
@@ -83,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     reach = reach_of_points(lat, lon, lat, lon, TravelModel(), reach_min)
     pairs = _Pairs.of(population, reach, len(communes), reach_min)
     order, within = greedy(pairs)
-    greedy_count = int(np.searchsorted(within, share * population.sum() - 0.5)) + 1
+    greedy_count = sites_to_reach(within, share * population.sum())
     print(f"metropolitan France: {len(communes):,} communes, {population.sum():,.0f} people, "
           f"{len(pairs.site):,} commune-town hall pairs within {reach_min:g} min")
     print(f"greedy: {greedy_count:,} sites put {within[greedy_count - 1] / population.sum():.2%} of the people within "

@@ -264,7 +264,9 @@ def robust_choice(sweep_dir: Path, options: OptimiseConfig, top: int, samples: i
     targets = targets_of(options)
     table = read_table(sweep_dir)
     ok = table[table["status"] == "ok"]
-    meets = pd.concat([t.met(ok, options.use_ci) for t in targets], axis=1).all(axis=1) if targets else ok.index == ok.index
+    meets = pd.Series(True, index=ok.index)
+    for target in targets:
+        meets &= target.met(ok, options.use_ci)
     best = ok[meets].sort_values(options.cost).head(top)
     if best.empty:
         raise InputError("optimise.targets", f"no run of {sweep_dir} meets them: nothing to make robust")

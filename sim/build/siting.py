@@ -258,6 +258,11 @@ def greedy(pairs: _Pairs, keep: Sequence[int] = ()) -> tuple[np.ndarray, np.ndar
     return np.array(order, dtype=np.int64), np.array(within)
 
 
+def sites_to_reach(within: np.ndarray, target: float) -> int:
+    """How many sites of a greedy order (`within`: population within reach after each) reach `target` people."""
+    return int(np.searchsorted(within, target - 0.5)) + 1
+
+
 def fewest(population: np.ndarray, reach: Reach, n_sites: int, share: float, reach_min: float,
            keep: Sequence[int] = (), time_limit_s: float = TIME_LIMIT_S) -> Fewest:
     """The fewest sites that put `share` of the population within reach: the integer programme, with the greedy
@@ -275,7 +280,7 @@ def fewest(population: np.ndarray, reach: Reach, n_sites: int, share: float, rea
         raise InputError("--sites", f"cover:{share * 100:g} cannot be reached: all {n_sites} candidate sites put "
                                     f"{most / total:.1%} of the population within {reach_min:g} min")
     order, within = greedy(pairs, keep)
-    upper = max(int(np.searchsorted(within, target - 0.5)) + 1, len(keep))
+    upper = max(sites_to_reach(within, target), len(keep))
     n = n_sites
     reached, link, bounds, integrality = _covering_model(pairs, keep)
     c = np.concatenate([np.ones(n), np.zeros(len(reached))])
