@@ -12,7 +12,7 @@ import itertools
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -121,9 +121,14 @@ class Results(experiment.Results):
         return write_report(self, path)
 
 
-def run(overrides: Overrides = None, *, keep_requests: bool = True, **params: Any) -> Results:
-    """Compose, validate and run a configuration; e.g. `run({"staffing.agents": 2}, experiment__weeks=4)`."""
-    return Results.of(run_experiment(load_config(overrides_list(overrides, **params)), keep_requests=keep_requests))
+def run(overrides: Overrides = None, *, keep_requests: bool = True,
+        on_replication: Callable[[int, int | None], None] | None = None, **params: Any) -> Results:
+    """Compose, validate and run a configuration; e.g. `run({"staffing.agents": 2}, experiment__weeks=4)`.
+
+    `on_replication(done, total)` is called after each replication (a progress display).
+    """
+    return Results.of(run_experiment(load_config(overrides_list(overrides, **params)), keep_requests=keep_requests,
+                                     progress=on_replication is None, on_replication=on_replication))
 
 
 def sensitivity(bounds: Mapping[str, tuple[float, float]], method: str = "morris", trajectories: int = 10,

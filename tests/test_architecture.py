@@ -18,6 +18,7 @@ LAYERS = ("sim.core", "sim.config", "sim.build", "sim.study")  # then the faces
 LEAVES = {"sim.version"}  # import nothing from sim, so every layer may use them
 HYDRA_USERS = {"sim.cli", "sim.__main__", "sim.sweep"}
 CORE_FORBIDDEN = ("hydra", "omegaconf", "matplotlib")
+EXPLORER_ONLY = ("panel", "bokeh")  # the web page's libraries: only the explorer (sim.explore) uses them
 
 
 def module_name(path: Path) -> str:
@@ -125,3 +126,14 @@ def test_no_function_of_the_core_is_over_60_lines() -> None:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
                 long.append(f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
     assert not long, long
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if not n.startswith("sim.explore")))
+def test_only_the_explorer_imports_the_web_libraries(name: str) -> None:
+    used = sorted(m for m in imports(name) if m.split(".")[0] in EXPLORER_ONLY)
+    assert not used, f"{name} imports {used}: Panel and Bokeh belong to sim.explore"
+
+
+def test_the_explorer_is_a_face() -> None:
+    assert all(layer(n) == len(LAYERS) for n in MODULES if n.startswith("sim.explore"))
+    assert "sim.study.experiment" in GRAPH["sim.explore.app"] and "sim.cli" in GRAPH["sim.explore.app"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import pandas as pd
 
@@ -67,6 +68,11 @@ def compare(configs: dict[str, Config], reference: str | None = None, title: str
         except InputError as exc:
             raise InputError(f"experiment.variants.{name}", str(exc)) from None
     results = {name: run_experiment(cfg, scenarios[name], keep_requests=keep_requests) for name, cfg in configs.items()}
+    return Comparison(title, reference, results, comparison_table(results, reference))
+
+
+def comparison_table(results: Mapping[str, Results], reference: str) -> pd.DataFrame:
+    """One row per (variant, KPI of COMPARED): mean and 95% CI, and the paired difference from `reference`."""
     rows = []
     for name, res in results.items():
         overall = res.kpis[res.kpis["scope"] == "overall"].set_index("metric")
@@ -77,9 +83,8 @@ def compare(configs: dict[str, Config], reference: str | None = None, title: str
             row = {"variant": name, "metric": metric, **overall.loc[metric, ["mean", "ci_low", "ci_high"]].to_dict()}
             row.update(diff.loc[metric].to_dict() if metric in diff.index and name != reference else {})
             rows.append(row)
-    table = pd.DataFrame(rows, columns=["variant", "metric", "mean", "ci_low", "ci_high", "diff", "diff_ci_low",
-                                        "diff_ci_high", "pairs"])
-    return Comparison(title, reference, results, table)
+    return pd.DataFrame(rows, columns=["variant", "metric", "mean", "ci_low", "ci_high", "diff", "diff_ci_low",
+                                       "diff_ci_high", "pairs"])
 
 
 def _cell(fmt: str, mean: float, lo: float, hi: float, signed: bool = False) -> str:

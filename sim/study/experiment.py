@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 import numpy as np
 import pandas as pd
@@ -177,13 +177,16 @@ def _overall(kpis: Kpis, names: list[str], kind: str) -> dict[str, float]:
 
 def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests: bool = True,
                    progress: bool = True, job_folder: Path | None = None,
-                   checkpoints: Checkpoints | None = None) -> Results:
+                   checkpoints: Checkpoints | None = None,
+                   on_replication: Callable[[int, int | None], None] | None = None) -> Results:
     """Run the replications of a validated config (a number, or `auto` to a precision) and aggregate KPIs (95% CIs).
 
     Each replication returns arrays; the tables are built once, at the end. `progress` shows a bar of
     replications on a terminal (a sweep shows its own bar of runs instead). `job_folder` holds the files of
     replication jobs (`experiment.cluster`), by default `experiment.cluster.folder` or ./.submitit.
     `checkpoints` keeps each finished replication, and gives back those kept by an earlier attempt.
+    `on_replication(done, total)` is called after each replication (total None with `replications=auto`),
+    for a progress display other than the terminal's (the explorer's).
     """
     started = time.perf_counter()
     timings = {"build": 0.0, "simulate": 0.0, "kpis": 0.0}
@@ -210,6 +213,8 @@ def run_experiment(cfg: Config, scenario: Scenario | None = None, keep_requests:
             if req is not None:
                 requests.append(req)
             bar.update()
+            if on_replication is not None:
+                on_replication(len(per_rep), None if rule else count)
             if rule is not None:
                 rule.add(_overall(kpis, rule.kpis, cfg.scenario.kind))
                 if rule.done():

@@ -1,0 +1,221 @@
+"""A sweep as one standalone HTML page: a slider per swept setting, and for the chosen point its headline KPIs,
+its map of access delay by commune, and where it stands against the Pareto front of cost and needs met.
+
+Everything (Bokeh's JavaScript, every point's numbers and the communes' outlines) is inlined, so the page opens
+from a file with no server and no network, to be sent by e-mail. The sliders run in the browser: a small
+script swaps the precomputed numbers of the chosen point in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from bokeh.embed import file_html
+from bokeh.layouts import column, row
+from bokeh.models import ColorBar, ColumnDataSource, CustomJS, Div, HoverTool, LinearColorMapper, Slider
+from bokeh.palettes import YlOrRd9
+from bokeh.plotting import figure
+from bokeh.resources import INLINE
+
+from sim.build.paths import scenario_dir
+from sim.cli import load_run_config
+from sim.core.errors import InputError
+from sim.core.territory import load_territory
+from sim.explore.views import PAGE_CSS, _rings
+from sim.report.geo import commune_polygons
+from sim.report.html import headline_table
+from sim.report.sweep import pareto_front
+from sim.study.outputs import KPIS, read_summary
+from sim.sweep import read_table, swept_keys
+
+PAGE = "explorer.html"
+COST, SERVICE = "cost_per_served", "share_needs_met_within_7d"
+"""The Pareto front's axes: cost per request seen against the share of all needs met within 7 days."""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:g}"
+    return str(value)
+
+
+def _geometry(run_dir: Path) -> dict[str, Any]:
+    """The communes of a run's territory as Bokeh patches (longitudes scaled at the mean latitude)."""
+    config = load_run_config(run_dir)
+    folder = scenario_dir(config)
+    t = load_territory(folder, config.scenario.name)
+    insee = t.commune_insee.astype(str)
+    x_scale = math.cos(math.radians(float(np.mean(t.commune_lat))))
+    polygons = commune_polygons(insee, folder)
+    extent = shapely.total_bounds(list(polygons.values())) if polygons else (0, 0, 1, 1)
+    tolerance = max(extent[2] - extent[0], extent[3] - extent[1]) / 800
+    xs, ys = [], []
+    for i, code in enumerate(insee):
+        if code in polygons:
+            x, y = _rings(shapely.simplify(polygons[code], tolerance), x_scale)
+        else:
+            d, lon, lat = tolerance * 20, t.commune_lon[i], t.commune_lat[i]
+            x = [[np.array([lon - d, lon + d, lon + d, lon - d]) * x_scale]]
+            y = [[np.array([lat - d, lat - d, lat + d, lat + d])]]
+        xs.append([[np.round(r, 5).tolist() for r in p] for p in x])
+        ys.append([[np.round(r, 5).tolist() for r in p] for p in y])
+    return {"name": t.name, "insee": insee.tolist(), "commune": t.commune_name.astype(str).tolist(),
+            "population": [f"{p:,.0f}" for p in t.population], "xs": xs, "ys": ys}
+
+
+def _commune_values(run_dir: Path, insee: list[str]) -> tuple[list[float], list[str], list[str]]:
+    """A run's mean access delay by commune (NaN where nobody asked), with the hover texts."""
+    kpis = pd.read_csv(run_dir / KPIS, dtype={"key": str})
+    rows = kpis[kpis["scope"] == "commune"]
+    delay = rows[rows["metric"] == "access_delay_days_mean"].set_index("key")["mean"].reindex(insee)
+    met = rows[rows["metric"] == "share_needs_met_within_7d"].set_index("key")["mean"].reindex(insee)
+    return ([None if not np.isfinite(v) else round(float(v), 4) for v in delay],
+            ["n/a" if not np.isfinite(v) else f"{v:.2f}" for v in delay],
+            ["n/a" if not np.isfinite(v) else f"{v:.0%}" for v in met])
+
+
+def sweep_page(sweep_dir: str | Path) -> str:
+    """The standalone HTML page of a sweep folder (see the module's docstring); InputError if it holds no run."""
+    sweep_dir = Path(sweep_dir)
+    try:
+        table = read_table(sweep_dir).reset_index(drop=True)
+    except (OSError, ValueError) as exc:
+        raise InputError("SWEEP_DIR", f"{sweep_dir}: cannot read its runs: {exc}") from None
+    keys = [k for k in swept_keys(sweep_dir, []) if k in table.columns] or ["run"]
+    if table.empty:
+        raise InputError("SWEEP_DIR", f"{sweep_dir}: no run")
+    values = {k: sorted(table[k].dropna().unique().tolist(), key=lambda v: (isinstance(v, str), v)) for k in keys}
+    geometries: dict[str, dict[str, Any]] = {}
+    points = []
+    for _, r in table.iterrows():
+        run_dir = sweep_dir / str(r["run"])
+        point: dict[str, Any] = {"key": "|".join(_show(r[k]) for k in keys), "ok": r.get("status") == "ok",
+                                 "label": ", ".join(f"{k}={_show(r[k])}" for k in keys) or f"run {r['run']}"}
+        summary = read_summary(run_dir) if point["ok"] else None
+        if summary is None:
+            point.update(ok=False, html=f"<p class=\"note\">This set-up failed: {escape(str(r.get('error') or 'no summary'))}</p>")
+            points.append(point)
+            continue
+        scn = str(load_run_config(run_dir).scenario.data_dir or summary.get("scenario"))
+        if scn not in geometries:
+            geometries[scn] = _geometry(run_dir)
+        delay, delay_text, met = _commune_values(run_dir, geometries[scn]["insee"])
+        point.update(scn=scn, delay=delay, delay_text=delay_text, met=met, cost=summary.get(COST),
+                     service=summary.get(SERVICE), html=headline_table(summary))
+        points.append(point)
+    if not geometries:
+        raise InputError("SWEEP_DIR", f"{sweep_dir}: no run finished, nothing to show")
+    return _page(sweep_dir, keys, values, points, geometries)
+
+
+def _page(sweep_dir: Path, keys: list[str], values: dict[str, list], points: list[dict],
+          geometries: dict[str, dict]) -> str:
+    ok = [p for p in points if p["ok"]]
+    first = ok[0]
+    geo = geometries[first["scn"]]
+    vmax = max([v for p in ok for v in p["delay"] if v is not None] + [1e-9])
+    mapper = LinearColorMapper(palette=list(reversed(YlOrRd9)), low=0.0, high=vmax, nan_color="#eeeeee")
+    communes = ColumnDataSource({"xs": geo["xs"], "ys": geo["ys"], "name": geo["commune"],
+                                 "population": geo["population"],
+                                 "delay": [math.nan if v is None else v for v in first["delay"]],
+                                 "delay_text": first["delay_text"], "met": first["met"]})
+    fig = figure(height=520, width=620, match_aspect=True, tools="pan,wheel_zoom,reset,save", title=geo["name"])
+    fig.axis.visible = fig.grid.visible = False
+    patches = fig.multi_polygons("xs", "ys", source=communes, fill_color={"field": "delay", "transform": mapper},
+                                 line_color="#555555", line_width=0.6)
+    fig.add_tools(HoverTool(renderers=[patches], tooltips=[("commune", "@name"), ("population", "@population"),
+                                                           ("access delay, mean", "@delay_text days"),
+                                                           ("needs met within 7 days", "@met")]))
+    fig.add_layout(ColorBar(color_mapper=mapper, title="access delay, mean (days)", width=10), "right")
+
+    cost = [p["cost"] if p["ok"] else math.nan for p in points]
+    service = [p["service"] if p["ok"] else math.nan for p in points]
+    front = pareto_front(cost, service)
+    pareto = figure(height=420, width=520, title="Cost per request seen against needs met within 7 days",
+                    x_axis_label="needs met within 7 days (of all needs)", y_axis_label="cost per request seen (EUR)",
+                    tools="pan,box_zoom,reset,save")
+    everyone = ColumnDataSource({"x": service, "y": cost, "label": [p["label"] for p in points]})
+    dots = pareto.scatter("x", "y", source=everyone, size=8, color="#adb5bd", legend_label="set-up")
+    order = np.argsort(np.where(front, service, np.inf))[: int(front.sum())]
+    pareto.line([service[i] for i in order], [cost[i] for i in order], color="#2a6f97", line_width=2,
+                legend_label="Pareto front")
+    pareto.scatter([service[i] for i in order], [cost[i] for i in order], size=9, color="#2a6f97")
+    chosen = ColumnDataSource({"x": [first["service"]], "y": [first["cost"]]})
+    pareto.scatter("x", "y", source=chosen, size=16, marker="circle", fill_color=None, line_color="#c1121f",
+                   line_width=3, legend_label="this set-up")
+    pareto.add_tools(HoverTool(renderers=[dots], tooltips=[("set-up", "@label"), ("needs met", "@x{0.0%}"),
+                                                           ("cost", "@y{0.00} EUR")]))
+    pareto.legend.location = "top_left"
+
+    title = Div(text=f"<h3 id=\"point\">{escape(first['label'])}</h3>", width=1100)
+    kpis = Div(text=f"<style>{PAGE_CSS}</style><div id=\"kpis\">{first['html']}</div>", width=460)
+    start = {k: values[k].index(_value_of(first, k, keys, values)) for k in keys}
+    sliders = [Slider(start=0, end=max(len(values[k]) - 1, 1), value=start[k], step=1,
+                      title=f"{k} = {_show(values[k][start[k]])}", width=360, disabled=len(values[k]) < 2,
+                      css_classes=[f"slider-{n}"], show_value=False) for n, k in enumerate(keys)]
+    data = {"keys": keys, "values": {k: [_show(v) for v in values[k]] for k in keys},
+            "points": {p["key"]: {k: p.get(k) for k in ("label", "ok", "html", "scn", "delay", "delay_text", "met",
+                                                          "cost", "service")} for p in points},
+            "geometries": {scn: {"xs": g["xs"], "ys": g["ys"], "name": g["commune"], "population": g["population"],
+                                 "title": g["name"]} for scn, g in geometries.items()} if len(geometries) > 1 else {}}
+    callback = CustomJS(args={"sliders": sliders, "communes": communes, "chosen": chosen, "title": title, "map": fig,
+                              "kpis": kpis, "style": PAGE_CSS}, code=_SCRIPT.replace("DATA", json.dumps(data)))
+    for s in sliders:
+        s.js_on_change("value", callback)
+    intro = Div(text=f"<h2>Sweep {escape(sweep_dir.name)}: {len(points)} set-ups, {len(ok)} finished</h2>"
+                     "<p>Move a slider to choose a set-up: its KPIs (means with 95% confidence intervals), its map of "
+                     "access delay by commune, and where it stands against the Pareto front (no set-up is cheaper "
+                     "and meets more needs).</p>", width=1100)
+    layout = column(intro, row(*sliders) if len(sliders) < 4 else column(*sliders), title,
+                    row(kpis, column(fig, pareto)))
+    return file_html(layout, resources=INLINE, title=f"Sweep {sweep_dir.name}: France Services en mobilité")
+
+
+def _value_of(point: dict, key: str, keys: list[str], values: dict[str, list]) -> Any:
+    shown = point["key"].split("|")[keys.index(key)]
+    return next(v for v in values[key] if _show(v) == shown)
+
+
+_SCRIPT = """
+const data = DATA;
+const parts = data.keys.map((k, i) => data.values[k][sliders[i].value]);
+data.keys.forEach((k, i) => { sliders[i].title = k + ' = ' + parts[i]; });
+const p = data.points[parts.join('|')];
+if (!p) {
+  title.text = '<h3 id="point">' + parts.join(', ') + ': not in this sweep</h3>';
+  kpis.text = '<div id="kpis"><p>This combination was not run.</p></div>';
+  return;
+}
+title.text = '<h3 id="point">' + p.label + '</h3>';
+kpis.text = '<style>' + style + '</style><div id="kpis">' + p.html + '</div>';
+if (p.ok) {
+  const d = Object.assign({}, communes.data);
+  const g = data.geometries[p.scn];
+  if (g) { d.xs = g.xs; d.ys = g.ys; d.name = g.name; d.population = g.population; map.title.text = g.title; }
+  d.delay = p.delay.map(v => v === null ? NaN : v);
+  d.delay_text = p.delay_text;
+  d.met = p.met;
+  communes.data = d;
+  chosen.data = {x: [p.service], y: [p.cost]};
+}
+"""
+
+
+def export_sweep(sweep_dir: str | Path, output: str | Path | None = None) -> Path:
+    """Write the page of a sweep (default SWEEP_DIR/explorer.html) atomically and return its path."""
+    from sim.study.outputs import write_atomic
+
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise InputError("SWEEP_DIR", f"{sweep_dir}: no such folder")
+    text = sweep_page(sweep_dir)
+    path = Path(output) if output is not None else sweep_dir / PAGE
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path
