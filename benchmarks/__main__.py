@@ -7,7 +7,8 @@ basic launcher and quiet outputs, wall time per point against the simulation of 
 the same points in one process (`sim.api.run_grid`); (c) the whole default command with figures and
 report and its phases (goal under 2.75 s, half of the 5.5 s of 29 November 2026); the default scenario;
 one year at mature demand on 1/64, 1/16 and 1/4 of metropolitan France (about 1x, 4x and 16x the requests),
-to check that time and memory grow linearly; with --slow, (d) the whole of metropolitan France (about 9
+to check that time and memory grow linearly; (e) the explorer, from Run to the KPIs on screen in headless Chromium,
+against the replications themselves (goal under 3 s beyond them; benchmarks/explore.py); with --slow, (d) the whole of metropolitan France (about 9
 million requests), its KPIs and outputs against the run (goal under 10%). Territories are generated from
 the open data by scenarios/national/regenerate.py on first use: the shares into benchmarks/.cache/, the
 whole country into scenarios/national/ (where `python -m sim experiment=national` reads it). Measured
@@ -148,6 +149,15 @@ def run(quick: bool = False, slow: bool = False) -> dict:
     print("\n".join(report_command(results["command"])), flush=True)
     results["default"] = run_case("default", "--repeat", str(repeat))
     print("\n".join(report_default(results["default"])), flush=True)
+    from benchmarks import explore
+
+    if explore.available():
+        done = subprocess.run([sys.executable, "-m", "benchmarks.explore", "--json", "--runs", "3" if quick else "5"],
+                              cwd=ROOT, check=True, capture_output=True, text=True)
+        results["explorer"] = json.loads(done.stdout)
+        print("\n".join(explore.report(results["explorer"])), flush=True)
+    else:
+        print("(e) explorer: skipped (needs Debian's chromium and chromium-driver, and selenium)", flush=True)
     rows = []
     for share in SHARES:
         folder = territory_dir(share)

@@ -28,7 +28,7 @@ def explorer(tmp_path: Path) -> Explorer:
 
 def run(e: Explorer) -> None:
     """Press Run and wait for it, as the page's event loop does."""
-    asyncio.run(e._on_run(None))
+    asyncio.run(e.run())
 
 
 def test_every_knob_has_a_label_a_help_and_a_widget(explorer: Explorer) -> None:
@@ -114,10 +114,10 @@ def test_a_second_run_while_running_is_ignored(explorer: Explorer) -> None:
     explorer.widgets["experiment.replications"].value = 30
 
     async def twice() -> None:
-        first = asyncio.ensure_future(explorer._on_run(None))
+        first = asyncio.ensure_future(explorer.run())
         await asyncio.sleep(0)  # the first has started and is waiting on its replications
         assert explorer.running and explorer.run_button.disabled
-        await explorer._on_run(None)  # returns at once
+        await explorer.run()  # returns at once
         await first
 
     asyncio.run(twice())

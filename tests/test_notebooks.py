@@ -40,3 +40,6 @@ def test_notebook_runs(path: Path, tmp_path: Path, jupyter_path: Path, monkeypat
     client.execute()  # raises CellExecutionError naming the cell if any cell fails
     images = [o for cell in notebook.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert images, "the notebook drew no figure"
+    if path.stem == "04_explorer":  # the page itself, displayed as a Panel object in the cell
+        kinds = {kind for cell in notebook.cells for o in cell.get("outputs", []) for kind in o.get("data", {})}
+        assert "application/vnd.holoviews_exec.v0+json" in kinds, kinds

@@ -113,7 +113,7 @@ class Explorer:
         self.found.param.watch(lambda e: setattr(self.build_button, "disabled", not e.new), "value")
         self.build_button.on_click(self._on_build)
         self.prepared.param.watch(self._on_prepared, "value")
-        self.run_button.on_click(self._on_run)
+        self.run_button.on_click(self.run)
         self.pin_button.on_click(self._on_pin)
         self.unpin_button.on_click(self._on_unpin)
 
@@ -227,7 +227,9 @@ class Explorer:
         self.message.object = f"**error**: {text}"
         self.message.visible = True
 
-    async def _on_run(self, _event: Any) -> None:
+    async def run(self, _event: Any = None) -> None:
+        """Run the set-up (the Run button): validate, simulate in a worker thread with progress, show; ignored while
+        a run is under way."""
         if self.running:
             return
         try:
@@ -267,16 +269,16 @@ class Explorer:
             self.run_button.disabled = False
             self.progress.visible = False
         self.command = shlex.join(["python", "-m", "sim", *items])
-        self.show(results, time.perf_counter() - started)
+        self.show(results, started)
 
-    def show(self, results: Results, wall_s: float = 0.0) -> None:
-        """Put a run's results on the page: KPIs first, then the comparison, map, waits, sites, week, downloads."""
+    def show(self, results: Results, started: float | None = None) -> None:
+        """Put a run's results on the page: KPIs first, then the comparison, map, waits, sites, week, downloads;
+        the status says how long the replications took and (from `started`, a perf_counter) the whole run."""
+        started = time.perf_counter() if started is None else started
         self.results = results
         s = results.summary
         self.kpis.object = (f"<p class=\"facts\" id=\"facts\">Run {self.runs}: {escape(str(s['scenario']))}, "
                             f"{facts(s)}</p>" + kpi_table(s))
-        self.status.object = (f"Run {self.runs} done: {s['replications']} replication(s) simulated in "
-                              f"{results.timings.get('simulate', 0.0):.2f} s ({wall_s:.2f} s in all).")
         territory = results.config.scenario.kind == "territory"
         if self.baseline is not None:
             self.comparison.object = (f"<p>Baseline: {escape(self.baseline_label)}</p>"
@@ -290,6 +292,10 @@ class Explorer:
         for widget in self.downloads:
             widget.disabled = False
         self.pin_button.disabled = False
+        notes = "".join(f" Note: {n}" for n in results.scenario.notes)
+        self.status.object = (f"Run {self.runs} done: {s['replications']} replication(s) in {results.elapsed_s:.2f} s "
+                              f"(simulation {results.timings.get('simulate', 0.0):.2f} s), shown "
+                              f"{time.perf_counter() - started:.2f} s after Run.{notes}")
 
     @staticmethod
     def _agent_week_png(results: Results) -> bytes:

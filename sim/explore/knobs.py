@@ -12,13 +12,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sim.config import Config
+from sim.config import Config, repo_root
+from sim.core.choice import RULES
 
-DELIVERY_MODES = {"itinerant": "itinerant agents touring the sites", "fixed": "one fixed France Services site",
-                  "bus": "a France Services bus"}
-DEMANDS = {"default": "a new service (uptake calibrated on the Saint-Amand pilot)",
-           "mature": "a mature network (uptake 1)", "seasonal": "calibrated, with monthly seasonality"}
-CHOICE_RULES = ("nearest", "cost", "earliest", "logit")
+
+
+def _group_options(group: str, first: str) -> tuple[str, ...]:
+    """The files of a config group (configs/<group>/*.yaml), its default first: a new mode's file shows up."""
+    names = sorted(p.stem for p in (repo_root() / "configs" / group).glob("*.yaml"))
+    return tuple(sorted(names, key=lambda n: n != first))
+
+
+DELIVERY_MODES = _group_options("delivery", "itinerant")
+DEMANDS = _group_options("demand", "default")
+CHOICE_RULES = tuple(sorted(RULES, key=lambda n: (n not in ("nearest", "cost"), n)))
+"""The registered choice rules (sim.core.choice.RULES), the defaults first."""
 MODE_KEYS = {
     "agents": {"itinerant": "staffing.agents", "fixed": "delivery.fixed.advisors", "bus": "delivery.bus.staff"},
     "frequency.sessions": {"itinerant": "frequency.sessions", "fixed": "delivery.fixed.sessions",
@@ -42,7 +50,10 @@ class Knob:
 
     def key(self, delivery: str) -> str:
         """The config key this knob sets (the staff and the sessions depend on the delivery mode)."""
-        return MODE_KEYS[self.name][delivery] if self.name in MODE_KEYS else self.name
+        if self.name not in MODE_KEYS:
+            return self.name
+        keys = MODE_KEYS[self.name]
+        return keys.get(delivery, keys["itinerant"])  # a mode registered elsewhere: the itinerant keys
 
 
 KNOBS: tuple[Knob, ...] = (
