@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 from bokeh.embed import file_html
 from bokeh.layouts import column, row
 from bokeh.models import ColorBar, ColumnDataSource, CustomJS, Div, HoverTool, LinearColorMapper, Slider
@@ -28,8 +27,7 @@ from sim.build.paths import scenario_dir
 from sim.cli import load_run_config
 from sim.core.errors import InputError
 from sim.core.territory import load_territory
-from sim.explore.views import PAGE_CSS, _rings
-from sim.report.geo import commune_polygons
+from sim.explore.views import PAGE_CSS, commune_shapes
 from sim.report.html import headline_table
 from sim.report.sweep import pareto_front
 from sim.study.outputs import KPIS, read_summary
@@ -51,22 +49,8 @@ def _geometry(run_dir: Path) -> dict[str, Any]:
     config = load_run_config(run_dir)
     folder = scenario_dir(config)
     t = load_territory(folder, config.scenario.name)
-    insee = t.commune_insee.astype(str)
-    x_scale = math.cos(math.radians(float(np.mean(t.commune_lat))))
-    polygons = commune_polygons(insee, folder)
-    extent = shapely.total_bounds(list(polygons.values())) if polygons else (0, 0, 1, 1)
-    tolerance = max(extent[2] - extent[0], extent[3] - extent[1]) / 800
-    xs, ys = [], []
-    for i, code in enumerate(insee):
-        if code in polygons:
-            x, y = _rings(shapely.simplify(polygons[code], tolerance), x_scale)
-        else:
-            d, lon, lat = tolerance * 20, t.commune_lon[i], t.commune_lat[i]
-            x = [[np.array([lon - d, lon + d, lon + d, lon - d]) * x_scale]]
-            y = [[np.array([lat - d, lat - d, lat + d, lat + d])]]
-        xs.append([[np.round(r, 5).tolist() for r in p] for p in x])
-        ys.append([[np.round(r, 5).tolist() for r in p] for p in y])
-    return {"name": t.name, "insee": insee.tolist(), "commune": t.commune_name.astype(str).tolist(),
+    xs, ys, _ = commune_shapes(t, folder, 800)
+    return {"name": t.name, "insee": t.commune_insee.astype(str).tolist(), "commune": t.commune_name.astype(str).tolist(),
             "population": [f"{p:,.0f}" for p in t.population], "xs": xs, "ys": ys}
 
 

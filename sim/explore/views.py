@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from html import escape
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -17,6 +18,7 @@ from bokeh.plotting import figure
 
 from sim.build.paths import scenario_dir
 from sim.core.results import NO_SITE
+from sim.core.territory import Territory
 from sim.report.figures import first_full_week
 from sim.report.geo import commune_polygons
 from sim.report.html import CSS, SITE_COLUMNS, headline_table, scope_table
@@ -48,6 +50,28 @@ def _rings(geometry: shapely.Geometry, x_scale: float) -> tuple[list, list]:
     return xs, ys
 
 
+def commune_shapes(t: Territory, folder: Path, detail: int) -> tuple[list, list, float]:
+    """The communes' outlines as Bokeh multi_polygons lists (xs, ys), simplified to 1/`detail` of the territory's
+    extent, longitudes scaled by the cosine of the mean latitude (returned) so that distances look right; a
+    commune without an outline is a small square at its centre."""
+    insee = t.commune_insee.astype(str)
+    x_scale = math.cos(math.radians(float(np.mean(t.commune_lat))))
+    polygons = commune_polygons(insee, folder)
+    extent = shapely.total_bounds(list(polygons.values())) if polygons else (0, 0, 1, 1)
+    tolerance = max(extent[2] - extent[0], extent[3] - extent[1]) / detail
+    xs, ys = [], []
+    for i, code in enumerate(insee):
+        if code in polygons:
+            x, y = _rings(shapely.simplify(polygons[code], tolerance), x_scale)
+        else:
+            d, lon, lat = tolerance * 40, t.commune_lon[i], t.commune_lat[i]
+            x = [[np.array([lon - d, lon + d, lon + d, lon - d]) * x_scale]]
+            y = [[np.array([lat - d, lat - d, lat + d, lat + d])]]
+        xs.append([[np.round(r, 5).tolist() for r in p] for p in x])
+        ys.append([[np.round(r, 5).tolist() for r in p] for p in y])
+    return xs, ys, x_scale
+
+
 def _text(value: float, fmt: str) -> str:
     return "n/a" if value is None or not np.isfinite(value) else fmt.format(value)
 
@@ -57,9 +81,7 @@ def territory_map(results: Results, height: int = 560) -> Any:
     agents' tours of the first full week of replication 0; longitudes scaled so that distances look right."""
     t, kpis = results.scenario.territory, results.kpis
     insee = t.commune_insee.astype(str)
-    lat0 = float(np.mean(t.commune_lat))
-    x_scale = math.cos(math.radians(lat0))
-    polygons = commune_polygons(insee, scenario_dir(results.config))
+    xs, ys, x_scale = commune_shapes(t, scenario_dir(results.config), 1500)
     delay = _commune_metric(kpis, "access_delay_days_mean", insee)
     vmax = max(float(np.nanmax(delay, initial=0.0)), 1e-9)
     mapper = LinearColorMapper(palette=list(reversed(YlOrRd9)), low=0.0, high=vmax, nan_color="#eeeeee")
@@ -67,18 +89,6 @@ def territory_map(results: Results, height: int = 560) -> Any:
                  active_scroll="wheel_zoom", toolbar_location="above", title=f"{t.name}: access delay by commune")
     fig.axis.visible = False
     fig.grid.visible = False
-    extent = shapely.total_bounds(list(polygons.values())) if polygons else (0, 0, 1, 1)
-    tolerance = max(extent[2] - extent[0], extent[3] - extent[1]) / 1500
-    xs, ys = [], []
-    for i, code in enumerate(insee):
-        if code in polygons:
-            x, y = _rings(shapely.simplify(polygons[code], tolerance), x_scale)
-        else:  # no outline: a small square at its centre
-            d = tolerance * 40
-            lon, lat = t.commune_lon[i], t.commune_lat[i]
-            x, y = [[np.array([lon - d, lon + d, lon + d, lon - d]) * x_scale]], [[np.array([lat - d, lat - d, lat + d, lat + d])]]
-        xs.append(x)
-        ys.append(y)
     reach = _commune_metric(kpis, "population_within_reach_share", insee)
     communes = ColumnDataSource({
         "xs": xs, "ys": ys, "delay": delay, "name": t.commune_name.astype(str), "insee": insee,
