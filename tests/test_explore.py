@@ -213,3 +213,13 @@ def test_serve_command_refuses_a_bad_port() -> None:
     assert done.returncode == 2 and done.stderr == "error: --port: must be between 1 and 65535, got 70000\n"
     shown = subprocess.run([sys.executable, "-m", "sim.explore", "--help"], capture_output=True, text=True)
     assert shown.returncode == 0 and "--show" in shown.stdout and "export" in shown.stdout
+
+
+def test_a_fault_during_a_run_is_said_in_the_page(explorer: Explorer, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sim.explore.app.run_experiment", full)
+    run(explorer)
+    assert explorer.message.visible and "OSError: [Errno 28] No space left on device" in explorer.message.object
+    assert "stopped" in explorer.status.object and not explorer.running and not explorer.run_button.disabled

@@ -137,7 +137,8 @@ def test_a_second_click_while_running_starts_nothing(page: Page) -> None:
         "const b = arguments[0]; b.click(); b.click();", page.find("run", "button"))
     page.wait(lambda: "Run 1: simulating" in page.text("status"), 20, "the run to start")
     assert not page.find("run", "button").is_enabled()
-    page.screenshot("explore_08_running")
+    page.wait(lambda: re.search(r"\.\.\. [1-9]\d* done", page.text("status")), 60, "progress while it runs")
+    page.screenshot("explore_08_running")  # the page is updated while the replications run
     page.wait(lambda: "Run 1 done" in page.text("status"), 180, "the run to finish")
     assert page.text("status").startswith("Run 1 done: 400 replication(s)")
     page.click("run")  # and the button works again

@@ -183,8 +183,8 @@ class Explorer:
         self.territory_status.object = f"Building **{place.label}** from the open data..."
         try:
             folder = await asyncio.get_running_loop().run_in_executor(None, build, place, self.scenarios_dir)
-        except InputError as exc:
-            self._show_error(str(exc))
+        except Exception as exc:  # bad input, or a fault of the machine (disk full): said in the page
+            self._show_error(str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}")
             self.territory_status.object = f"Could not build {place.label}."
             return
         finally:
@@ -260,8 +260,8 @@ class Explorer:
                     self.status.object = f"Run {self.runs}: simulating {total} replication(s)... {done[0]} done"
                 await asyncio.sleep(POLL_S)
             results = future.result()
-        except InputError as exc:
-            self._show_error(str(exc))
+        except Exception as exc:  # a rota the agents cannot staff, or a fault: said in the page, which goes on
+            self._show_error(str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}")
             self.status.object = f"Run {self.runs} stopped: nothing to show."
             return
         finally:
