@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -93,7 +94,7 @@ def downloaded(page: Page, host: str, name: str) -> bytes:
     return path.read_bytes()
 
 
-def test_page_kpis_equal_the_cli(page: Page) -> None:
+def test_page_kpis_equal_the_cli(page: Page, tmp_path: Path) -> None:
     page.screenshot("explore_01_opened")
     page.set("knob-agents", "2")
     page.set("knob-frequency-visits_per_site_per_week", "1")
@@ -104,9 +105,15 @@ def test_page_kpis_equal_the_cli(page: Page) -> None:
     assert page.rows("kpis") == cells(expected.summary)
     assert page.rows("kpis")["seen within 20 min"][0].split("\n")[0].endswith("%")
     assert "python -m sim " + " ".join(overrides) in page.text("command")
-    assert downloaded(page, "download-kpis", "kpis.csv").decode() == csv_text(expected.kpis)
+    kpis = downloaded(page, "download-kpis", "kpis.csv")
+    assert kpis.decode() == csv_text(expected.kpis)
     command = downloaded(page, "download-command", "command.sh").decode()
     assert command.splitlines()[-1] == "python -m sim " + " ".join(overrides)
+    out = tmp_path / "cli"  # the command itself, as a user pastes it: the same kpis.csv, byte for byte
+    words = shlex.split(command.splitlines()[-1])
+    subprocess.run([sys.executable, *words[1:], f"hydra.run.dir={out}", "output.figures=false", "output.report=false"],
+                   check=True, capture_output=True, cwd=tmp_path)
+    assert (out / "kpis.csv").read_bytes() == kpis
     for tab, name in (("Map", "explore_03_map"), ("Waits", "explore_04_waits"), ("Sites", "explore_05_sites"),
                       ("Agent's week", "explore_06_agent_week")):
         page.tab(tab)

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from bokeh.embed import file_html
 from bokeh.layouts import column, row
-from bokeh.models import ColorBar, ColumnDataSource, CustomJS, Div, HoverTool, LinearColorMapper, Slider
+from bokeh.models import (ColorBar, ColumnDataSource, CustomJS, Div, HoverTool, LinearColorMapper, NumeralTickFormatter,
+                          Slider)
 from bokeh.palettes import YlOrRd9
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
@@ -110,7 +111,7 @@ def _page(sweep_dir: Path, keys: list[str], values: dict[str, list], points: lis
                                  "population": geo["population"],
                                  "delay": [math.nan if v is None else v for v in first["delay"]],
                                  "delay_text": first["delay_text"], "met": first["met"]})
-    fig = figure(height=520, width=620, match_aspect=True, tools="pan,wheel_zoom,reset,save", title=geo["name"])
+    fig = figure(height=500, width=540, match_aspect=True, tools="pan,wheel_zoom,reset,save", title=geo["name"])
     fig.axis.visible = fig.grid.visible = False
     patches = fig.multi_polygons("xs", "ys", source=communes, fill_color={"field": "delay", "transform": mapper},
                                  line_color="#555555", line_width=0.6)
@@ -122,7 +123,7 @@ def _page(sweep_dir: Path, keys: list[str], values: dict[str, list], points: lis
     cost = [p["cost"] if p["ok"] else math.nan for p in points]
     service = [p["service"] if p["ok"] else math.nan for p in points]
     front = pareto_front(cost, service)
-    pareto = figure(height=420, width=520, title="Cost per request seen against needs met within 7 days",
+    pareto = figure(height=420, width=460, title="Cost per request seen against needs met within 7 days",
                     x_axis_label="needs met within 7 days (of all needs)", y_axis_label="cost per request seen (EUR)",
                     tools="pan,box_zoom,reset,save")
     everyone = ColumnDataSource({"x": service, "y": cost, "label": [p["label"] for p in points]})
@@ -137,9 +138,10 @@ def _page(sweep_dir: Path, keys: list[str], values: dict[str, list], points: lis
     pareto.add_tools(HoverTool(renderers=[dots], tooltips=[("set-up", "@label"), ("needs met", "@x{0.0%}"),
                                                            ("cost", "@y{0.00} EUR")]))
     pareto.legend.location = "top_left"
+    pareto.xaxis.formatter = NumeralTickFormatter(format="0%")
 
     title = Div(text=f"<h3 id=\"point\">{escape(first['label'])}</h3>", width=1100)
-    kpis = Div(text=f"<style>{PAGE_CSS}</style><div id=\"kpis\">{first['html']}</div>", width=460)
+    kpis = Div(text=f"<style>{PAGE_CSS}</style><div id=\"kpis\">{first['html']}</div>", width=400)
     start = {k: values[k].index(_value_of(first, k, keys, values)) for k in keys}
     sliders = [Slider(start=0, end=max(len(values[k]) - 1, 1), value=start[k], step=1,
                       title=f"{k} = {_show(values[k][start[k]])}", width=360, disabled=len(values[k]) < 2,
@@ -158,7 +160,7 @@ def _page(sweep_dir: Path, keys: list[str], values: dict[str, list], points: lis
                      "access delay by commune, and where it stands against the Pareto front (no set-up is cheaper "
                      "and meets more needs).</p>", width=1100)
     layout = column(intro, row(*sliders) if len(sliders) < 4 else column(*sliders), title,
-                    row(kpis, column(fig, pareto)))
+                    row(kpis, fig, pareto))
     return file_html(layout, resources=INLINE, title=f"Sweep {sweep_dir.name}: France Services en mobilité")
 
 

@@ -101,7 +101,7 @@ def territory_map(results: Results, height: int = 560) -> Any:
     patches = fig.multi_polygons("xs", "ys", source=communes, fill_color={"field": "delay", "transform": mapper},
                                  line_color="#555555", line_width=0.6, fill_alpha=0.85)
     fig.add_tools(HoverTool(renderers=[patches], tooltips=[
-        ("commune", "@name (@insee)"), ("population", "@population"), ("needs a run", "@requests"),
+        ("commune", "@name (@insee)"), ("population", "@population"), ("needs per run", "@requests"),
         ("access delay, mean", "@delay_text days"), ("needs met within 7 days", "@met"),
         ("a site within reach", "@reach")]))
     _tours(fig, results, x_scale)
@@ -117,7 +117,7 @@ def territory_map(results: Results, height: int = 560) -> Any:
     dots = fig.scatter("x", "y", size="size", source=site_source, marker="circle", fill_color="white",
                        line_color="black", line_width=1.5, fill_alpha=0.9, legend_label="site (size: requests)")
     fig.add_tools(HoverTool(renderers=[dots], tooltips=[
-        ("site", "@name (@venue)"), ("requests a run", "@requests"), ("seen within 20 min", "@wait"),
+        ("site", "@name (@venue)"), ("requests per run", "@requests"), ("seen within 20 min", "@wait"),
         ("queue wait, p90", "@p90 min")]))
     fig.scatter([t.base_lon * x_scale], [t.base_lat], marker="star", size=18, color="#1d3557",
                 legend_label=f"base: {t.base_name}")
