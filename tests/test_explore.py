@@ -5,18 +5,23 @@ or code and built once, and a sweep exports to one page with everything inline."
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import panel as pn
 import pytest
 
 import sim
 from sim.explore.app import Explorer
 from sim.explore.export import sweep_page
-from sim.explore.knobs import BY_NAME, KNOBS, parse
+from sim.cli import load_config
+from sim.core.errors import InputError
+from sim.explore.knobs import KNOBS, parse
+from sim.explore.views import wait_figures
 from sim.explore.places import Place, build, prepared_scenarios, search
 from sim.study.outputs import csv_text
 
@@ -24,6 +29,9 @@ from sim.study.outputs import csv_text
 @pytest.fixture
 def explorer(tmp_path: Path) -> Explorer:
     return Explorer(tmp_path / "scenarios")
+
+
+BY_NAME = {k.name: k for k in KNOBS}
 
 
 def run(e: Explorer) -> None:
@@ -35,10 +43,11 @@ def test_every_knob_has_a_label_a_help_and_a_widget(explorer: Explorer) -> None:
     assert {"delivery", "agents", "frequency.visits_per_site_per_week", "frequency.sessions",
             "staffing.workday_max_h", "citizens.appointment_share", "demand", "demand.uptake",
             "citizens.choice.walk_in", "citizens.choice.booker", "experiment.replications", "seed"} <= set(BY_NAME)
+    shown = [o.object for o in explorer.view().select(pn.pane.Markdown)]
     for knob in KNOBS:
-        assert knob.label and len(knob.help) > 20
-        assert knob.unit in explorer.widgets[knob.name].label
-        assert explorer.widgets[knob.name].description == knob.help
+        assert knob.label and len(knob.help) > 20 and knob.help in shown
+        label = explorer.widgets[knob.name].label
+        assert label == (f"{knob.label} ({knob.unit})" if knob.unit else knob.label)
 
 
 def test_untouched_knobs_give_the_default_command(explorer: Explorer) -> None:
@@ -88,17 +97,25 @@ def test_a_run_shows_the_numbers_of_sim_run(explorer: Explorer) -> None:
     assert explorer.agent_week.object[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _cli_message(override: str) -> str:
+    """The one line the CLI prints for a bad override (without its 'error: ')."""
+    with pytest.raises(InputError) as refused:
+        load_config(["scenario=saint_amand", override])
+    return str(refused.value)
+
+
 @pytest.mark.parametrize("knob, value, message", [
     ("agents", -1, "staffing.agents: must be >= 1, got -1"),
-    ("citizens.appointment_share", 1.5, "citizens.appointment_share"),
-    ("frequency.sessions", "9h-11h", "frequency.sessions: expected sessions like"),
-    ("experiment.replications", None, "experiment.replications: enter a value"),
-    ("demand.uptake", -0.1, "demand.uptake"),
+    ("citizens.appointment_share", 1.5, _cli_message("citizens.appointment_share=1.5")),
+    ("demand.uptake", -0.1, _cli_message("demand.uptake=-0.1")),
+    ("staffing.workday_max_h", 30.0, _cli_message("staffing.workday_max_h=30.0")),
+    ("frequency.sessions", "9h-11h", "frequency.sessions: expected sessions like 09:00-11:30, 14:00-16:30, got '9h-11h'"),
+    ("experiment.replications", None, "experiment.replications: enter a value (runs)"),
 ])
 def test_a_bad_value_is_said_in_the_page_and_nothing_runs(explorer: Explorer, knob: str, value, message: str) -> None:
     explorer.widgets[knob].value = value
     run(explorer)
-    assert explorer.message.visible and message in explorer.message.object
+    assert explorer.message.visible and explorer.message.object == f"**error**: {html.escape(message)}"
     assert explorer.runs == 0 and explorer.results is None
     assert "Nothing was run" in explorer.status.object
 
@@ -106,7 +123,9 @@ def test_a_bad_value_is_said_in_the_page_and_nothing_runs(explorer: Explorer, kn
 def test_a_rota_the_agents_cannot_staff_is_said_in_the_page(explorer: Explorer) -> None:
     explorer.widgets["frequency.visits_per_site_per_week"].value = 3.0
     run(explorer)
-    assert explorer.message.visible and "frequency.visits_per_site_per_week" in explorer.message.object
+    assert explorer.message.visible and "frequency.visits_per_site_per_week: 15 sites need 45 visits a week" \
+        in explorer.message.object
+    assert explorer.status.object == "Run 1 stopped: nothing to show."
     assert explorer.results is None and not explorer.running and not explorer.run_button.disabled
 
 
@@ -132,12 +151,49 @@ def test_pin_and_compare_on_common_random_numbers(explorer: Explorer) -> None:
     explorer.widgets["agents"].value = 2
     explorer.widgets["frequency.visits_per_site_per_week"].value = 1.0
     run(explorer)
-    html = explorer.comparison.object
-    assert "common random numbers" in html and "needs met within 7 days" in html
-    assert re.search(r'data-kpi="share_needs_met_within_7d".*?<td>\+\d', html, re.S)  # weekly visits meet more
+    page = explorer.comparison.object
+    assert "common random numbers" in page and "needs met within 7 days" in page
+    row = re.search(r'<tr data-kpi="share_needs_met_within_7d">(.*?)</tr>', page).group(1)
+    assert re.findall(r"<td>([^<]*)", row)[-1].startswith("+")  # weekly visits meet more needs
+    assert "5 replications and this run" not in page
     explorer.widgets["seed"].value = 1
     run(explorer)
     assert "The seeds differ" in explorer.comparison.object
+    explorer.widgets["seed"].value = 0
+    explorer.widgets["experiment.replications"].value = 8
+    run(explorer)
+    assert "The baseline has 5 replications and this run 8" in explorer.comparison.object
+    explorer.prepared.value = "vigny"  # another territory: the baseline goes
+    assert explorer.baseline is None and "unpinned" in explorer.comparison.object
+
+
+def test_the_waits_curve_meets_the_kpi_at_the_target(explorer: Explorer) -> None:
+    explorer.widgets["experiment.replications"].value = 3
+    run(explorer)
+    queue = wait_figures(explorer.results)[0].renderers[0].data_source.data
+    below = queue["y"][queue["x"] <= 20.0].max()  # the step curve at 20 min, within one of its 2,000 points
+    assert abs(below - explorer.results.summary["share_wait_le_20min"]) < 1.5 / 2000 + 1e-12
+
+
+def test_sim_run_reports_each_replication() -> None:
+    calls = []
+    sim.run(["experiment.replications=3", "experiment.weeks=2"], on_replication=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_a_new_delivery_mode_gives_its_own_staff_and_sessions(explorer: Explorer) -> None:
+    explorer.widgets["frequency.sessions"].value = "09:00-12:00"
+    explorer.widgets["agents"].value = 2
+    explorer.widgets["delivery"].value = "fixed"  # the fixed site's own advisors and hours, not the agents' ones
+    assert explorer.widgets["agents"].value == 2 and explorer.widgets["frequency.sessions"].value == "09:00-12:00, 14:00-17:00"
+    assert explorer.overrides() == ["scenario=saint_amand", "delivery=fixed"]
+    explorer.widgets["delivery"].value = "itinerant"
+    assert explorer.widgets["agents"].value == 1 and explorer.overrides() == ["scenario=saint_amand"]
+
+
+def test_a_scenario_with_a_rota_file_says_so(explorer: Explorer) -> None:
+    explorer.prepared.value = "agen"
+    assert "rota comes from" in explorer.territory_status.object
 
 
 def test_search_finds_a_territory_by_name_or_code() -> None:

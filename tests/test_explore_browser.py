@@ -148,6 +148,8 @@ def test_a_second_click_while_running_starts_nothing(page: Page) -> None:
     page.screenshot("explore_08_running")  # the page is updated while the replications run
     page.wait(lambda: "Run 1 done" in page.text("status"), 180, "the run to finish")
     assert page.text("status").startswith("Run 1 done: 400 replication(s)")
+    time.sleep(1.0)  # a second click kept in a queue would start run 2 now
+    assert page.text("status").startswith("Run 1 done")
     page.click("run")  # and the button works again
     page.wait(lambda: "Run 2 done" in page.text("status"), 180, "run 2")
 
@@ -207,6 +209,9 @@ def test_an_exported_sweep_opens_from_a_file_and_its_sliders_change_the_kpis(bro
     # one agent cannot hold weekly visits to 15 sites: that point failed, and the page says so
     assert page.script(point) == "staffing.agents=1, frequency.visits_per_site_per_week=1"
     assert "failed" in page.script(kpis)
+    model = "return Bokeh.documents[0].get_model_by_name(arguments[0]).data;"
+    assert all(v is None or v != v for v in page.browser.execute_script(model, "communes")["delay"])  # no colours
+    assert page.browser.execute_script(model, "chosen")["x"] == []  # and no point on the chart
     page.script(handle, "slider-0").send_keys(Keys.ARROW_RIGHT)
     page.wait(lambda: page.script(point).startswith("staffing.agents=2"), 10, "the agents slider")
     after = page.script(kpis)

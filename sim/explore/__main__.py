@@ -29,8 +29,8 @@ def _serve(argv: Sequence[str]) -> int:
     from sim.explore.app import TITLE, app
 
     print(f"explorer: http://localhost:{args.port}/  (Ctrl-C to stop)", flush=True)
-    pn.serve({"/": lambda: app(args.scenarios_dir)}, port=args.port, show=args.show, title=TITLE,
-             websocket_origin=[f"localhost:{args.port}", f"127.0.0.1:{args.port}"], threaded=False)
+    pn.serve({"/": lambda: app(args.scenarios_dir)}, port=args.port, address="127.0.0.1", show=args.show,
+             title=TITLE, websocket_origin=[f"localhost:{args.port}", f"127.0.0.1:{args.port}"], threaded=False)
     return 0
 
 

@@ -25,7 +25,7 @@ from sim.cli import load_config
 from sim.config import Config, repo_root
 from sim.core.errors import InputError
 from sim.explore.views import comparison_html, kpi_table, site_table, territory_map, wait_figures
-from sim.explore.knobs import GROUP_DEFAULTS, KNOBS, Knob, overrides, value_of
+from sim.explore.knobs import GROUP_DEFAULTS, KNOBS, MODE_KEYS, Knob, overrides, value_of
 from sim.explore.places import Place, build, prepared_scenarios, search
 from sim.report.html import facts
 from sim.study.experiment import run_experiment
@@ -38,7 +38,7 @@ POLL_S = 0.1
 def _widget(knob: Knob) -> Any:
     """The input of a knob: free numeric inputs (out-of-range values are the validation's to refuse, in words)."""
     label = f"{knob.label} ({knob.unit})" if knob.unit else knob.label
-    common = {"label": label, "description": knob.help, "width": 280, "css_classes": [f"knob-{knob.name.replace('.', '-')}"]}
+    common = {"label": label, "width": 280, "css_classes": [f"knob-{knob.name.replace('.', '-')}"]}
     if knob.kind in ("group", "choice"):
         return pn.widgets.Select(options=list(knob.options), **common)
     if knob.kind == "int":
@@ -55,6 +55,8 @@ class Explorer:
         self.scenarios_dir = Path(scenarios_dir) if scenarios_dir is not None else repo_root() / "scenarios"
         self.runs = 0  # runs started: a second click while running must not add one
         self.running = False
+        self.building = False
+        self.model = "itinerant"  # the delivery model of the composed configuration (its knobs' config keys)
         self.results: Results | None = None
         self.baseline: Results | None = None
         self.baseline_label = ""
@@ -65,8 +67,8 @@ class Explorer:
         self.matches: dict[str, Place] = {}
         self._build_widgets()
         self._reset_defaults(force=True)
-        for name in ("delivery", "demand"):
-            self.widgets[name].param.watch(lambda _e: self._reset_defaults(), "value")
+        for name in GROUP_DEFAULTS:
+            self.widgets[name].param.watch(self._on_group, "value")
 
     # ----- layout -----------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -121,8 +123,12 @@ class Explorer:
         """The whole page: the set-up on the left, the results in tabs on the right."""
         open_data = pn.Column(self.query, pn.Row(self.search_button), self.found, self.build_button,
                               visible=False)
-        self.source.param.watch(lambda e: (setattr(self.prepared, "visible", e.new == "prepared scenario"),
-                                           setattr(open_data, "visible", e.new == "open data")), "value")
+        def on_source(event: Any) -> None:
+            self.prepared.visible, open_data.visible = event.new == "prepared scenario", event.new == "open data"
+            if event.new == "prepared scenario":  # back to the scenario the list shows
+                self._on_prepared(None)
+
+        self.source.param.watch(on_source, "value")
         knobs = [pn.Column(self.widgets[k.name], pn.pane.Markdown(k.help, styles={"font-size": "0.8em", "color": "#555"},
                                                                   width=280, margin=(-14, 10, 0, 10)), width=300)
                  for k in KNOBS]
@@ -151,20 +157,32 @@ class Explorer:
         return self.view().servable(title=TITLE)
 
     # ----- territory -------------------------------------------------------------------------------
-    def _on_prepared(self, event: Any) -> None:
-        self._set_territory([f"scenario={event.new}"], f"Territory: **{event.new}**")
+    def _on_prepared(self, _event: Any) -> None:
+        name = self.prepared.value
+        self._set_territory([f"scenario={name}"], f"Territory: **{escape(name)}**")
 
     def _set_territory(self, territory: list[str], text: str) -> None:
+        """Switch territory: its defaults for the knobs; a pinned baseline of another territory is let go."""
+        if territory == self.territory:
+            return
         old = self.territory
         self.territory = territory
         try:
             self._reset_defaults(force=True)
-        except InputError as exc:
+        except (InputError, ValueError) as exc:
             self.territory = old
+            self._reset_defaults(force=True)
             self._show_error(str(exc))
             return
+        config = load_config(territory)
+        if config.scenario.rota_file:
+            text += (f". Its rota comes from `{escape(config.scenario.rota_file)}`: agents, visits, sessions and "
+                     "working day do not change it.")
         self.territory_status.object = text
         self.message.visible = False
+        if self.baseline is not None:
+            self._on_unpin(None)
+            self.comparison.object = "<p>The baseline was of another territory: unpinned.</p>"
 
     def _on_search(self, _event: Any = None) -> None:
         found = search(self.query.value_input or self.query.value or "")
@@ -173,49 +191,57 @@ class Explorer:
         self.found.value = next(iter(self.matches), None)
         self.build_button.disabled = not found
         if not found:
-            self.territory_status.object = f"No commune, canton, EPCI or département matches *{self.query.value}*."
+            self.territory_status.object = ("No commune, canton, EPCI or département matches "
+                                            f"*{escape(self.query.value_input or self.query.value or '')}*.")
 
     async def _on_build(self, _event: Any) -> None:
         place = self.matches.get(self.found.value)
         if place is None or self.running:
             return
-        self.build_button.disabled = True
-        self.territory_status.object = f"Building **{place.label}** from the open data..."
+        self.building, self.build_button.disabled, self.run_button.disabled = True, True, True
+        self.territory_status.object = f"Building **{escape(place.label)}** from the open data..."
         try:
             folder = await asyncio.get_running_loop().run_in_executor(None, build, place, self.scenarios_dir)
         except Exception as exc:  # bad input, or a fault of the machine (disk full): said in the page
             self._show_error(str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}")
-            self.territory_status.object = f"Could not build {place.label}."
+            self.territory_status.object = f"Could not build {escape(place.label)}."
             return
         finally:
-            self.build_button.disabled = False
+            self.building, self.build_button.disabled, self.run_button.disabled = False, False, False
         territory = [f"scenario.name={place.scenario_name}"]
         if folder.resolve() != (repo_root() / "scenarios" / place.scenario_name).resolve():
             territory.append(f"scenario.data_dir={folder}")
-        self._set_territory(territory, f"Territory: **{place.label}**, scenario `{place.scenario_name}` "
-                                       f"({folder})")
+        self._set_territory(territory, f"Territory: **{escape(place.label)}**, scenario `{place.scenario_name}` "
+                                       f"({escape(str(folder))})")
 
     # ----- knobs -----------------------------------------------------------------------------------
     def _groups(self) -> dict[str, str]:
         return {name: self.widgets[name].value or default for name, default in GROUP_DEFAULTS.items()}
 
-    def _reset_defaults(self, force: bool = False) -> None:
-        """Compose the territory with the chosen groups; knobs the user has not changed take its values."""
+    def _on_group(self, event: Any) -> None:
+        """A delivery mode or demand chosen: its defaults; the knobs whose key depends on the mode start afresh."""
+        try:
+            self._reset_defaults(mode_changed=event.obj is self.widgets["delivery"])
+        except (InputError, ValueError) as exc:
+            self._show_error(str(exc))
+
+    def _reset_defaults(self, force: bool = False, mode_changed: bool = False) -> None:
+        """Compose the territory with the chosen groups; knobs the user has not changed (all with `force`, those of
+        the delivery mode with `mode_changed`) take its values."""
         groups = self._groups()
         config = load_config(self.territory + [f"{k}={v}" for k, v in groups.items()])
         new = {k.name: value_of(config, k, groups) for k in KNOBS}
+        old, self.defaults, self.model = self.defaults, new, config.delivery.model
         for knob in KNOBS:
             widget = self.widgets[knob.name]
-            if knob.kind != "group" and (force or widget.value == self.defaults.get(knob.name)):
+            if force or (knob.kind != "group" and (widget.value == old.get(knob.name)
+                                                   or (mode_changed and knob.name in MODE_KEYS))):
                 widget.value = new[knob.name]
-            elif force and knob.kind == "group":
-                widget.value = new[knob.name]
-        self.defaults = new
 
     def overrides(self) -> list[str]:
         """The run's Hydra overrides: the territory, then each changed knob; ValueError for an unreadable value."""
         values = {name: w.value for name, w in self.widgets.items()}
-        return self.territory + overrides(values, self.defaults, self._groups()["delivery"])
+        return self.territory + overrides(values, self.defaults, self.model)
 
     def config(self) -> tuple[list[str], Config]:
         """The overrides and the validated configuration; InputError or ValueError with a one-line message."""
@@ -224,13 +250,13 @@ class Explorer:
 
     # ----- run -------------------------------------------------------------------------------------
     def _show_error(self, text: str) -> None:
-        self.message.object = f"**error**: {text}"
+        self.message.object = f"**error**: {escape(text)}"
         self.message.visible = True
 
     async def run(self, _event: Any = None) -> None:
         """Run the set-up (the Run button): validate, simulate in a worker thread with progress, show; ignored while
         a run is under way."""
-        if self.running:
+        if self.running or self.building:
             return
         try:
             items, config = self.config()
@@ -242,7 +268,7 @@ class Explorer:
         self.runs += 1
         self.message.visible = False
         self.run_button.disabled = True
-        total = config.experiment.max_replications if config.experiment.replications == "auto" else config.experiment.replications
+        total = config.experiment.replications
         done = [0]
         self.progress.max, self.progress.value, self.progress.visible = int(total), 0, True
         self.status.object = f"Run {self.runs}: simulating {total} replication(s)..."
@@ -260,39 +286,39 @@ class Explorer:
                     self.status.object = f"Run {self.runs}: simulating {total} replication(s)... {done[0]} done"
                 await asyncio.sleep(POLL_S)
             results = future.result()
+            self.show(results, shlex.join(["python", "-m", "sim", *items]), started)
         except Exception as exc:  # a rota the agents cannot staff, or a fault: said in the page, which goes on
             self._show_error(str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}")
             self.status.object = f"Run {self.runs} stopped: nothing to show."
-            return
         finally:
             self.running = False
             self.run_button.disabled = False
             self.progress.visible = False
-        self.command = shlex.join(["python", "-m", "sim", *items])
-        self.show(results, started)
 
-    def show(self, results: Results, started: float | None = None) -> None:
-        """Put a run's results on the page: KPIs first, then the comparison, map, waits, sites, week, downloads;
-        the status says how long the replications took and (from `started`, a perf_counter) the whole run."""
+    def show(self, results: Results, command: str, started: float | None = None) -> None:
+        """Put a run (and the command that reproduces it) on the page: KPIs, comparison, map, waits, sites, week,
+        downloads. Everything is drawn before anything is replaced, so a failure leaves the previous run whole.
+        The status says how long the replications took and (from `started`, a perf_counter) the whole run."""
         started = time.perf_counter() if started is None else started
-        self.results = results
         s = results.summary
-        self.kpis.object = (f"<p class=\"facts\" id=\"facts\">Run {self.runs}: {escape(str(s['scenario']))}, "
-                            f"{facts(s)}</p>" + kpi_table(s))
         territory = results.config.scenario.kind == "territory"
-        if self.baseline is not None:
-            self.comparison.object = (f"<p>Baseline: {escape(self.baseline_label)}</p>"
-                                      + comparison_html(self.baseline, results))
-        self.map.object = territory_map(results) if territory else None
-        self.waits.objects = wait_figures(results)
-        self.sites.object = site_table(results) if territory else ""
-        self.agent_week.object = self._agent_week_png(results) if territory else None
+        kpis = (f"<p class=\"facts\" id=\"facts\">Run {self.runs}: {escape(str(s['scenario']))}, {facts(s)}</p>"
+                + kpi_table(s))
+        comparison = (f"<p>Baseline: <code>{escape(self.baseline_label)}</code></p>"
+                      + comparison_html(self.baseline, results)) if self.baseline is not None else None
+        drawn = (territory_map(results) if territory else None, wait_figures(results),
+                 site_table(results) if territory else "", self._agent_week_png(results) if territory else None)
+        self.results, self.command = results, command
+        self.kpis.object = kpis
+        if comparison is not None:
+            self.comparison.object = comparison
+        self.map.object, self.waits.objects, self.sites.object, self.agent_week.object = drawn
         self.command_pane.object = (f"The command that reproduces this run (same settings, same seed, same "
-                                    f"numbers):\n\n```bash\n{self.command}\n```")
+                                    f"numbers):\n\n```bash\n{command}\n```")
         for widget in self.downloads:
             widget.disabled = False
         self.pin_button.disabled = False
-        notes = "".join(f" Note: {n}" for n in results.scenario.notes)
+        notes = "".join(f" Note: {escape(n)}" for n in results.scenario.notes)
         self.status.object = (f"Run {self.runs} done: {s['replications']} replication(s) in {results.elapsed_s:.2f} s "
                               f"(simulation {results.timings.get('simulate', 0.0):.2f} s), shown "
                               f"{time.perf_counter() - started:.2f} s after Run.{notes}")

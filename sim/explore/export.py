@@ -28,8 +28,8 @@ from sim.build.paths import scenario_dir
 from sim.cli import load_run_config
 from sim.core.errors import InputError
 from sim.core.territory import load_territory
-from sim.explore.views import PAGE_CSS, commune_shapes
-from sim.report.html import headline_table
+from sim.explore.views import commune_shapes, scope_means
+from sim.report.html import TABLE_CSS, headline_table
 from sim.report.sweep import pareto_front
 from sim.study.outputs import KPIS, read_summary
 from sim.sweep import read_table, swept_keys
@@ -40,9 +40,18 @@ COST, SERVICE = "cost_per_served", "share_needs_met_within_7d"
 
 
 def _show(value: Any) -> str:
+    """A swept value as the page shows it and keys it by: 1 and 1.0 alike, lists as written."""
     if isinstance(value, float) and value.is_integer():
         return f"{value:g}"
-    return str(value)
+    return str(value.tolist() if isinstance(value, np.ndarray) else value)
+
+
+def _order(text: str) -> tuple:
+    """Numbers in numeric order, then the other values in text order."""
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
 
 
 def _geometry(run_dir: Path) -> dict[str, Any]:
@@ -58,9 +67,8 @@ def _geometry(run_dir: Path) -> dict[str, Any]:
 def _commune_values(run_dir: Path, insee: list[str]) -> tuple[list[float], list[str], list[str]]:
     """A run's mean access delay by commune (NaN where nobody asked), with the hover texts."""
     kpis = pd.read_csv(run_dir / KPIS, dtype={"key": str})
-    rows = kpis[kpis["scope"] == "commune"]
-    delay = rows[rows["metric"] == "access_delay_days_mean"].set_index("key")["mean"].reindex(insee)
-    met = rows[rows["metric"] == "share_needs_met_within_7d"].set_index("key")["mean"].reindex(insee)
+    delay = scope_means(kpis, "commune", "access_delay_days_mean", insee)
+    met = scope_means(kpis, "commune", "share_needs_met_within_7d", insee)
     return ([None if not np.isfinite(v) else round(float(v), 4) for v in delay],
             ["n/a" if not np.isfinite(v) else f"{v:.2f}" for v in delay],
             ["n/a" if not np.isfinite(v) else f"{v:.0%}" for v in met])
@@ -76,13 +84,15 @@ def sweep_page(sweep_dir: str | Path) -> str:
     keys = [k for k in swept_keys(sweep_dir, []) if k in table.columns] or ["run"]
     if table.empty:
         raise InputError("SWEEP_DIR", f"{sweep_dir}: no run")
-    values = {k: sorted(table[k].dropna().unique().tolist(), key=lambda v: (isinstance(v, str), v)) for k in keys}
+    shown = {k: [_show(v) for v in table[k]] for k in keys}
+    values = {k: sorted(set(shown[k]), key=_order) for k in keys}
     geometries: dict[str, dict[str, Any]] = {}
     points = []
-    for _, r in table.iterrows():
+    for i, r in table.iterrows():
         run_dir = sweep_dir / str(r["run"])
-        point: dict[str, Any] = {"key": "|".join(_show(r[k]) for k in keys), "ok": r.get("status") == "ok",
-                                 "label": ", ".join(f"{k}={_show(r[k])}" for k in keys) or f"run {r['run']}"}
+        label = ", ".join(f"{k}={shown[k][i]}" for k in keys)
+        point: dict[str, Any] = {"key": "|".join(shown[k][i] for k in keys), "ok": r.get("status") == "ok",
+                                 "label": escape(label)}
         summary = read_summary(run_dir) if point["ok"] else None
         if summary is None:
             point.update(ok=False, html=f"<p class=\"note\">This set-up failed: {escape(str(r.get('error') or 'no summary'))}</p>")
@@ -110,7 +120,7 @@ def _page(sweep_dir: Path, keys: list[str], values: dict[str, list], points: lis
     communes = ColumnDataSource({"xs": geo["xs"], "ys": geo["ys"], "name": geo["commune"],
                                  "population": geo["population"],
                                  "delay": [math.nan if v is None else v for v in first["delay"]],
-                                 "delay_text": first["delay_text"], "met": first["met"]})
+                                 "delay_text": first["delay_text"], "met": first["met"]}, name="communes")
     fig = figure(height=500, width=540, match_aspect=True, tools="pan,wheel_zoom,reset,save", title=geo["name"])
     fig.axis.visible = fig.grid.visible = False
     patches = fig.multi_polygons("xs", "ys", source=communes, fill_color={"field": "delay", "transform": mapper},
@@ -132,7 +142,7 @@ def _page(sweep_dir: Path, keys: list[str], values: dict[str, list], points: lis
     pareto.line([service[i] for i in order], [cost[i] for i in order], color="#2a6f97", line_width=2,
                 legend_label="Pareto front")
     pareto.scatter([service[i] for i in order], [cost[i] for i in order], size=9, color="#2a6f97")
-    chosen = ColumnDataSource({"x": [first["service"]], "y": [first["cost"]]})
+    chosen = ColumnDataSource({"x": [first["service"]], "y": [first["cost"]]}, name="chosen")
     pareto.scatter("x", "y", source=chosen, size=16, marker="circle", fill_color=None, line_color="#c1121f",
                    line_width=3, legend_label="this set-up")
     pareto.add_tools(HoverTool(renderers=[dots], tooltips=[("set-up", "@label"), ("needs met", "@x{0.0%}"),
@@ -140,19 +150,19 @@ def _page(sweep_dir: Path, keys: list[str], values: dict[str, list], points: lis
     pareto.legend.location = "top_left"
     pareto.xaxis.formatter = NumeralTickFormatter(format="0%")
 
-    title = Div(text=f"<h3 id=\"point\">{escape(first['label'])}</h3>", width=1100)
-    kpis = Div(text=f"<style>{PAGE_CSS}</style><div id=\"kpis\">{first['html']}</div>", width=400)
-    start = {k: values[k].index(_value_of(first, k, keys, values)) for k in keys}
-    sliders = [Slider(start=0, end=max(len(values[k]) - 1, 1), value=start[k], step=1,
-                      title=f"{k} = {_show(values[k][start[k]])}", width=360, disabled=len(values[k]) < 2,
+    title = Div(text=f"<h3 id=\"point\">{first['label']}</h3>", width=1100)
+    kpis = Div(text=f"<style>{TABLE_CSS}</style><div id=\"kpis\">{first['html']}</div>", width=400)
+    start = dict(zip(keys, first["key"].split("|")))
+    sliders = [Slider(start=0, end=max(len(values[k]) - 1, 1), value=values[k].index(start[k]), step=1,
+                      title=f"{k} = {start[k]}", width=360, disabled=len(values[k]) < 2,
                       css_classes=[f"slider-{n}"], show_value=False) for n, k in enumerate(keys)]
-    data = {"keys": keys, "values": {k: [_show(v) for v in values[k]] for k in keys},
+    data = {"keys": keys, "values": values,
             "points": {p["key"]: {k: p.get(k) for k in ("label", "ok", "html", "scn", "delay", "delay_text", "met",
                                                           "cost", "service")} for p in points},
             "geometries": {scn: {"xs": g["xs"], "ys": g["ys"], "name": g["commune"], "population": g["population"],
                                  "title": g["name"]} for scn, g in geometries.items()} if len(geometries) > 1 else {}}
     callback = CustomJS(args={"sliders": sliders, "communes": communes, "chosen": chosen, "title": title, "map": fig,
-                              "kpis": kpis, "style": PAGE_CSS}, code=_SCRIPT.replace("DATA", json.dumps(data)))
+                              "kpis": kpis, "style": TABLE_CSS}, code=_SCRIPT.replace("DATA", json.dumps(data)))
     for s in sliders:
         s.js_on_change("value", callback)
     intro = Div(text=f"<h2>Sweep {escape(sweep_dir.name)}: {len(points)} set-ups, {len(ok)} finished</h2>"
@@ -164,33 +174,31 @@ def _page(sweep_dir: Path, keys: list[str], values: dict[str, list], points: lis
     return file_html(layout, resources=INLINE, title=f"Sweep {sweep_dir.name}: France Services en mobilité")
 
 
-def _value_of(point: dict, key: str, keys: list[str], values: dict[str, list]) -> Any:
-    shown = point["key"].split("|")[keys.index(key)]
-    return next(v for v in values[key] if _show(v) == shown)
-
-
 _SCRIPT = """
 const data = DATA;
 const parts = data.keys.map((k, i) => data.values[k][sliders[i].value]);
 data.keys.forEach((k, i) => { sliders[i].title = k + ' = ' + parts[i]; });
 const p = data.points[parts.join('|')];
-if (!p) {
-  title.text = '<h3 id="point">' + parts.join(', ') + ': not in this sweep</h3>';
-  kpis.text = '<div id="kpis"><p>This combination was not run.</p></div>';
+const d = Object.assign({}, communes.data);
+if (!p || !p.ok) {  // not run, or failed: no map colours and no point on the chart
+  title.text = '<h3 id="point">' + (p ? p.label : 'not in this sweep') + '</h3>';
+  kpis.text = '<div id="kpis">' + (p ? p.html : '<p>This combination was not run.</p>') + '</div>';
+  d.delay = d.delay.map(() => NaN);
+  d.delay_text = d.delay_text.map(() => 'n/a');
+  d.met = d.met.map(() => 'n/a');
+  communes.data = d;
+  chosen.data = {x: [], y: []};
   return;
 }
 title.text = '<h3 id="point">' + p.label + '</h3>';
 kpis.text = '<style>' + style + '</style><div id="kpis">' + p.html + '</div>';
-if (p.ok) {
-  const d = Object.assign({}, communes.data);
-  const g = data.geometries[p.scn];
-  if (g) { d.xs = g.xs; d.ys = g.ys; d.name = g.name; d.population = g.population; map.title.text = g.title; }
-  d.delay = p.delay.map(v => v === null ? NaN : v);
-  d.delay_text = p.delay_text;
-  d.met = p.met;
-  communes.data = d;
-  chosen.data = {x: [p.service], y: [p.cost]};
-}
+const g = data.geometries[p.scn];
+if (g) { d.xs = g.xs; d.ys = g.ys; d.name = g.name; d.population = g.population; map.title.text = g.title; }
+d.delay = p.delay.map(v => v === null ? NaN : v);
+d.delay_text = p.delay_text;
+d.met = p.met;
+communes.data = d;
+chosen.data = {x: [p.service], y: [p.cost]};
 """
 
 

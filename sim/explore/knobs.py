@@ -85,7 +85,6 @@ KNOBS: tuple[Knob, ...] = (
     Knob("seed", "seed", "", "The random seed: the same seed gives the same numbers, and two set-ups on one seed "
          "are compared on common random numbers.", "int"),
 )
-BY_NAME = {k.name: k for k in KNOBS}
 _SESSION = re.compile(r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$")
 
 

@@ -97,6 +97,6 @@ def build(place: Place, folder: Path) -> Path:
     target = folder / place.scenario_name
     if is_scenario_folder(target):
         return target
-    selection = {"insee": [place.code]} if place.kind == "commune" else {place.kind: place.code}
-    command = f"python -m sim.build_territory {place.scenario_name} --{'insee' if place.kind == 'commune' else place.kind} {place.code}"
-    return build_territory(place.scenario_name, out_dir=target, command=command, **selection)
+    option, value = ("insee", [place.code]) if place.kind == "commune" else (place.kind, place.code)
+    command = f"python -m sim.build_territory {place.scenario_name} --{option} {place.code} --out-dir {target}"
+    return build_territory(place.scenario_name, out_dir=target, command=command, **{option: value})

@@ -12,32 +12,25 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 import shapely
-from bokeh.models import ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
+from bokeh.models import ColorBar, ColumnDataSource, HoverTool, LinearColorMapper, NumeralTickFormatter
 from bokeh.palettes import Category10_10, YlOrRd9
 from bokeh.plotting import figure
 
 from sim.build.paths import scenario_dir
 from sim.core.results import NO_SITE
 from sim.core.territory import Territory
-from sim.report.figures import first_full_week
+from sim.report.figures import ACCESS_TARGET_DAYS, WAIT_TARGET_MIN, ecdf_points, first_full_week, wait_samples
 from sim.report.geo import commune_polygons
-from sim.report.html import CSS, SITE_COLUMNS, headline_table, scope_table
+from sim.report.html import SITE_COLUMNS, TABLE_CSS, headline_table, kpi_cell, scope_table
 from sim.study.compare import COMPARED, LABELS, comparison_table
 from sim.study.experiment import Results
 
-PAGE_CSS = CSS.replace("body {", "body_unused {")
-"""The report's table styles, for the tables of the page."""
-ECDF_POINTS = 500
 
 
-def _commune_metric(kpis: pd.DataFrame, metric: str, insee: np.ndarray) -> np.ndarray:
-    rows = kpis[(kpis["scope"] == "commune") & (kpis["metric"] == metric)].set_index("key")["mean"]
-    return rows.reindex(insee).to_numpy(float)
-
-
-def _site_metric(kpis: pd.DataFrame, metric: str, sites: np.ndarray) -> np.ndarray:
-    rows = kpis[(kpis["scope"] == "site") & (kpis["metric"] == metric)].set_index("key")["mean"]
-    return rows.reindex(sites).to_numpy(float)
+def scope_means(kpis: pd.DataFrame, scope: str, metric: str, keys: np.ndarray | list[str]) -> np.ndarray:
+    """The mean of a KPI for each of `keys` at one scope (commune, site), NaN where it has none."""
+    rows = kpis[(kpis["scope"] == scope) & (kpis["metric"] == metric)].set_index("key")["mean"]
+    return rows.reindex(keys).to_numpy(float)
 
 
 def _rings(geometry: shapely.Geometry, x_scale: float) -> tuple[list, list]:
@@ -82,20 +75,20 @@ def territory_map(results: Results, height: int = 560) -> Any:
     t, kpis = results.scenario.territory, results.kpis
     insee = t.commune_insee.astype(str)
     xs, ys, x_scale = commune_shapes(t, scenario_dir(results.config), 1500)
-    delay = _commune_metric(kpis, "access_delay_days_mean", insee)
+    delay = scope_means(kpis, "commune", "access_delay_days_mean", insee)
     vmax = max(float(np.nanmax(delay, initial=0.0)), 1e-9)
     mapper = LinearColorMapper(palette=list(reversed(YlOrRd9)), low=0.0, high=vmax, nan_color="#eeeeee")
     fig = figure(height=height, sizing_mode="stretch_width", match_aspect=True, tools="pan,wheel_zoom,reset,save",
                  active_scroll="wheel_zoom", toolbar_location="above", title=f"{t.name}: access delay by commune")
     fig.axis.visible = False
     fig.grid.visible = False
-    reach = _commune_metric(kpis, "population_within_reach_share", insee)
+    reach = scope_means(kpis, "commune", "population_within_reach_share", insee)
     communes = ColumnDataSource({
         "xs": xs, "ys": ys, "delay": delay, "name": t.commune_name.astype(str), "insee": insee,
         "population": [f"{p:,.0f}" for p in t.population],
-        "requests": [_text(v, "{:.1f}") for v in _commune_metric(kpis, "requests", insee)],
+        "requests": [_text(v, "{:.1f}") for v in scope_means(kpis, "commune", "requests", insee)],
         "delay_text": [_text(v, "{:.2f}") for v in delay],
-        "met": [_text(v, "{:.0%}") for v in _commune_metric(kpis, "share_needs_met_within_7d", insee)],
+        "met": [_text(v, "{:.0%}") for v in scope_means(kpis, "commune", "share_needs_met_within_7d", insee)],
         "reach": ["yes" if v > 0 else "no" for v in np.nan_to_num(reach, nan=1.0)],
     })
     patches = fig.multi_polygons("xs", "ys", source=communes, fill_color={"field": "delay", "transform": mapper},
@@ -106,13 +99,13 @@ def territory_map(results: Results, height: int = 560) -> Any:
         ("a site within reach", "@reach")]))
     _tours(fig, results, x_scale)
     sites = np.asarray(t.site_id).astype(str)
-    requests = np.nan_to_num(_site_metric(kpis, "requests", sites))
+    requests = np.nan_to_num(scope_means(kpis, "site", "requests", sites))
     size = 8 + 22 * np.sqrt(requests / max(float(requests.max(initial=0.0)), 1e-9))
     site_source = ColumnDataSource({
         "x": t.site_lon * x_scale, "y": t.site_lat, "size": size, "name": t.site_name.astype(str),
         "venue": t.site_venue.astype(str), "requests": [f"{v:.1f}" for v in requests],
-        "wait": [_text(v, "{:.0%}") for v in _site_metric(kpis, "share_wait_le_20min", sites)],
-        "p90": [_text(v, "{:.1f}") for v in _site_metric(kpis, "queue_wait_min_p90", sites)],
+        "wait": [_text(v, "{:.0%}") for v in scope_means(kpis, "site", "share_wait_le_20min", sites)],
+        "p90": [_text(v, "{:.1f}") for v in scope_means(kpis, "site", "queue_wait_min_p90", sites)],
     })
     dots = fig.scatter("x", "y", size="size", source=site_source, marker="circle", fill_color="white",
                        line_color="black", line_width=1.5, fill_alpha=0.9, legend_label="site (size: requests)")
@@ -146,32 +139,28 @@ def _tours(fig: Any, results: Results, x_scale: float) -> None:
                  legend_label=f"{agent}, {days[int(day) % 7]} (week {week + 1})")
 
 
-def ecdf(values: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ECDF of `values` over `total` requests (those without a value never reach the curve's top), through at
-    most ECDF_POINTS quantiles."""
-    values = np.sort(values[np.isfinite(values)])
-    if not len(values):
-        return np.zeros(1), np.zeros(1)
-    q = np.linspace(0.0, 1.0, min(ECDF_POINTS, len(values)))
-    return np.quantile(values, q), q * len(values) / max(total, 1)
-
-
 def wait_figures(results: Results, height: int = 320) -> list[Any]:
-    """ECDFs of queue wait (minutes, over citizens seen at a desk) and of access delay (days, over all needs:
-    a need never seen keeps the curve below 1), with the targets of 20 minutes and 7 days."""
+    """The report's ECDFs (`sim.report.figures.wait_samples`): queue wait and access delay over the citizens who
+    reached a desk, so that the queue-wait curve meets the 20-minute line at `seen within 20 min`; targets dashed."""
     requests = results.requests
+    if requests is None:
+        return []
+    wait, access = wait_samples(requests, results.scenario.warmup_min)
+    s = results.summary
+    seen = s.get("share_wait_le_20min")
+    specs = (("queue wait at the desk (minutes)", wait, WAIT_TARGET_MIN,
+              f"Queue wait: seen within 20 min {seen:.1%}" if seen is not None else "Queue wait"),
+             ("access delay: days from the need to the desk visit", access, ACCESS_TARGET_DAYS, "Access delay"))
     out = []
-    seen = requests["service_start_min"].notna().to_numpy() if requests is not None else np.zeros(0, bool)
-    specs = (("queue_wait_min", "queue wait (minutes)", 20.0, int(seen.sum()), "share of citizens seen at a desk"),
-             ("access_delay_days", "access delay (days from the need to the desk)", 7.0,
-              len(requests) if requests is not None else 0, "share of all needs"))
-    for column, label, target, total, y_label in specs:
-        fig = figure(height=height, sizing_mode="stretch_width", title=label, tools="pan,box_zoom,reset,save",
-                     x_axis_label=label, y_axis_label=y_label, y_range=(0, 1.02))
-        if requests is not None and len(requests):
-            x, y = ecdf(requests[column].to_numpy(float)[seen], total)
-            fig.step(x, y, mode="after", line_width=2, color="#2a6f97")
-        fig.ray([target], [0], length=0, angle=math.pi / 2, line_dash="dashed", color="#c1121f", legend_label=f"target {target:g}")
+    for label, values, target, title in specs:
+        fig = figure(height=height, sizing_mode="stretch_width", title=title, tools="pan,box_zoom,reset,save",
+                     x_axis_label=label, y_axis_label="share of citizens reaching a desk", y_range=(0, 1.02))
+        points = ecdf_points(values, len(values))
+        if points is not None:
+            fig.step(*points, mode="after", line_width=2, color="#2a6f97")
+        fig.ray([target], [0], length=0, angle=math.pi / 2, line_dash="dashed", color="#c1121f",
+                legend_label=f"target {target:g}")
+        fig.yaxis.formatter = NumeralTickFormatter(format="0%")
         fig.legend.location = "bottom_right"
         out.append(fig)
     return out
@@ -179,7 +168,7 @@ def wait_figures(results: Results, height: int = 320) -> list[Any]:
 
 def kpi_table(summary: Mapping) -> str:
     """The headline KPIs with their 95% CIs: the report's table, labels as the CLI prints them."""
-    return f"<style>{PAGE_CSS}</style><div id=\"kpis\">{headline_table(summary)}</div>"
+    return f"<style>{TABLE_CSS}</style><div id=\"kpis\">{headline_table(summary)}</div>"
 
 
 def site_table(results: Results) -> str:
@@ -187,15 +176,7 @@ def site_table(results: Results) -> str:
     t = results.scenario.territory
     names = dict(zip(np.asarray(t.site_id).astype(str), t.site_name.astype(str)))
     names[NO_SITE] = "no site within reach"
-    return f"<style>{PAGE_CSS}</style><div id=\"sites\">{scope_table(results.kpis, 'site', SITE_COLUMNS, names, 'site')}</div>"
-
-
-def _cell(fmt: str, mean: float, low: float, high: float, signed: bool = False) -> str:
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "<td></td>"
-    f = fmt.replace("{:", "{:+") if signed else fmt
-    ci = "" if low is None or math.isnan(low) else f"<br><small>{f.format(low)} to {f.format(high)}</small>"
-    return f"<td>{escape(f.format(mean))}{ci}</td>"
+    return f"<style>{TABLE_CSS}</style><div id=\"sites\">{scope_table(results.kpis, 'site', SITE_COLUMNS, names, 'site')}</div>"
 
 
 def comparison_html(baseline: Results, current: Results, names: tuple[str, str] = ("baseline", "this run")) -> str:
@@ -209,14 +190,20 @@ def comparison_html(baseline: Results, current: Results, names: tuple[str, str] 
         label, fmt = LABELS[metric]
         a, b = table.loc[(metric, names[0])], table.loc[(metric, names[1])]
         rows.append(f"<tr data-kpi=\"{metric}\"><td class=\"name\">{escape(label)}</td>"
-                    f"{_cell(fmt, a['mean'], a['ci_low'], a['ci_high'])}{_cell(fmt, b['mean'], b['ci_low'], b['ci_high'])}"
-                    f"{_cell(fmt, b['diff'], b['diff_ci_low'], b['diff_ci_high'], signed=True)}</tr>")
+                    f"{kpi_cell(fmt, a['mean'], a['ci_low'], a['ci_high'])}{kpi_cell(fmt, b['mean'], b['ci_low'], b['ci_high'])}"
+                    f"{kpi_cell(fmt, b['diff'], b['diff_ci_low'], b['diff_ci_high'], signed=True)}</tr>")
     pairs = int(table["pairs"].max()) if table["pairs"].notna().any() else 0
-    same = baseline.config.seed == current.config.seed
-    note = (f"Paired over {pairs} replications on seed {current.config.seed}: common random numbers, so the "
-            "difference's interval is tighter than the two side by side." if same else
-            f"The seeds differ ({baseline.config.seed} and {current.config.seed}): the replications are paired by "
-            "number but do not share random numbers; set the same seed for a paired comparison.")
-    return (f"<style>{PAGE_CSS}</style><div id=\"comparison\"><table><thead><tr><th class=\"name\">KPI</th>"
+    counts = (baseline.summary["replications"], current.summary["replications"])
+    note = (f"The difference is the mean of the {pairs} paired differences (replication by replication) with its "
+            "95% t-interval.")
+    if counts[0] != counts[1]:
+        note += (f" The baseline has {counts[0]} replications and this run {counts[1]}: each column is over its own, "
+                 f"the difference over the {pairs} both have.")
+    note += (f" Both ran on seed {current.config.seed}, so they share their random numbers (common random numbers): "
+             "what differs comes from the set-ups, and the difference's interval is usually much tighter than the "
+             "two intervals side by side." if baseline.config.seed == current.config.seed else
+             f" The seeds differ ({baseline.config.seed} and {current.config.seed}): the replications are paired by "
+             "number but share no random numbers; set the same seed for a paired comparison.")
+    return (f"<style>{TABLE_CSS}</style><div id=\"comparison\"><table><thead><tr><th class=\"name\">KPI</th>"
             f"<th>{escape(names[0])}</th><th>{escape(names[1])}</th><th>difference<br><small>95% CI</small></th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table><p class=\"note\">{escape(note)}</p></div>")

@@ -116,15 +116,33 @@ def _ci_text(summary: Mapping, key: str, fmt: str) -> str:
     return f"{fmt.format(value)} (95% CI {fmt.format(low)} to {fmt.format(high)})"
 
 
-def _ecdf(ax: Axes, values: np.ndarray, total: int, colour: str) -> None:
-    """Step ECDF of the finite values over `total` observations (the others never reach the axis)."""
+def ecdf_points(values: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The steps (x, y) of the ECDF of the finite values over `total` observations (the others never reach the
+    curve's top), through at most ECDF_POINTS of them; None if there is nothing to draw."""
     finite = np.sort(values[np.isfinite(values)])
     if total == 0 or len(finite) == 0:
-        return
+        return None
     idx = np.unique(np.linspace(0, len(finite) - 1, min(len(finite), ECDF_POINTS)).round().astype(int))
-    x = np.concatenate(([0.0], finite[idx]))
-    y = np.concatenate(([0.0], (idx + 1) / total))
-    ax.step(x, y, where="post", color=colour, lw=1.6, label="all requests, all replications")
+    return np.concatenate(([0.0], finite[idx])), np.concatenate(([0.0], (idx + 1) / total))
+
+
+def wait_samples(requests: pd.DataFrame, warmup_min: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Queue waits (inf for those never seen) and access delays of the citizens who reached a desk, needs arising
+    before `warmup_min` left out: the populations of `share_wait_le_20min` and of the access-delay KPIs."""
+    requests = requests[requests["need_min"].to_numpy() >= warmup_min]
+    outcome = requests["outcome"].astype(str).to_numpy()
+    reached = (outcome != "no_session") & (outcome != "no_slot")
+    seen = (outcome == "served") | (outcome == "referred")
+    wait = np.where(seen, requests["queue_wait_min"].to_numpy(float), np.inf)[reached]
+    return wait, requests["access_delay_days"].to_numpy(float)[reached]
+
+
+def _ecdf(ax: Axes, values: np.ndarray, total: int, colour: str) -> None:
+    """Step ECDF of the finite values over `total` observations (the others never reach the axis)."""
+    points = ecdf_points(values, total)
+    if points is None:
+        return
+    ax.step(*points, where="post", color=colour, lw=1.6, label="all requests, all replications")
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
 
@@ -140,18 +158,13 @@ def wait_ecdf(requests: pd.DataFrame, summary: Mapping | None = None, wait_targe
     session (the queueing-theory scenario).
     """
     summary = summary or {}
-    requests = requests[requests["need_min"].to_numpy() >= warmup_min]
-    outcome = requests["outcome"].astype(str).to_numpy()
-    reached = (outcome != "no_session") & (outcome != "no_slot")
-    seen = (outcome == "served") | (outcome == "referred")
-    wait = np.where(seen, requests["queue_wait_min"].to_numpy(float), np.inf)[reached]
-    access = requests["access_delay_days"].to_numpy(float)[reached]
+    wait, access = wait_samples(requests, warmup_min)
     with_access = bool(np.nanmax(access, initial=0.0) > 0)
     fig = Figure(figsize=(10, 4) if with_access else (5.5, 4), layout="constrained")
     axes = fig.subplots(1, 2 if with_access else 1, squeeze=False)[0]
 
     ax = axes[0]
-    _ecdf(ax, wait, int(reached.sum()), "#264653")
+    _ecdf(ax, wait, len(wait), "#264653")
     finite = wait[np.isfinite(wait)]
     ax.set_xlim(0, max(float(np.quantile(finite, 0.995)) if len(finite) else 0.0, 2 * wait_target_min))
     ax.axvline(wait_target_min, color=TARGET_COLOUR, ls="--", lw=1.2, label=f"target: {wait_target_min:g} min")

@@ -48,10 +48,7 @@ AGENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("cost", "cost (EUR)", "{:.0f}"),
 )
 
-CSS = """
-body { font-family: "DejaVu Sans", Arial, sans-serif; color: #222; margin: 0; background: #f6f7f9; }
-main { max-width: 1100px; margin: 0 auto; padding: 1.5em 2em 3em; background: white; }
-h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #2a6f97; padding-bottom: 0.2em; margin-top: 2em; }
+TABLE_CSS = """
 p.facts { color: #555; margin-top: 0; }
 table { border-collapse: collapse; font-size: 0.88em; margin: 0.8em 0; }
 th, td { padding: 0.3em 0.6em; border-bottom: 1px solid #e3e3e3; text-align: right; vertical-align: top; }
@@ -62,17 +59,27 @@ figcaption { color: #555; font-size: 0.9em; margin-top: 0.3em; }
 pre { background: #f3f3f3; padding: 1em; font-size: 0.8em; overflow-x: auto; }
 .note { color: #555; font-size: 0.9em; }
 """
+"""The styles of the KPI tables (also those of the explorer's page)."""
+CSS = """
+body { font-family: "DejaVu Sans", Arial, sans-serif; color: #222; margin: 0; background: #f6f7f9; }
+main { max-width: 1100px; margin: 0 auto; padding: 1.5em 2em 3em; background: white; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #2a6f97; padding-bottom: 0.2em; margin-top: 2em; }
+""" + TABLE_CSS
 
 
 def _number(fmt: str, value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else fmt.format(value)
 
 
-def _cell(fmt: str, mean: float, low: float, high: float) -> str:
-    """A table cell: the mean, and below it the 95% CI clipped to the KPI's range (>= 0; shares <= 100%)."""
+def kpi_cell(fmt: str, mean: float, low: float, high: float, signed: bool = False) -> str:
+    """A table cell: the mean, and below it the 95% CI clipped to the KPI's range (>= 0; shares <= 100%); a
+    difference (`signed`) is shown with its sign and not clipped."""
+    if signed:
+        fmt = fmt.replace("{:", "{:+")
     if any(v is None or math.isnan(v) for v in (low, high)):
         return f"<td>{escape(_number(fmt, mean))}</td>"
-    low, high = max(low, 0.0), min(high, 1.0) if "%" in fmt else high
+    if not signed:
+        low, high = max(low, 0.0), min(high, 1.0) if "%" in fmt else high
     ci = f"<br><small>{escape(_number(fmt, low))} to {escape(_number(fmt, high))}</small>"
     return f"<td>{escape(_number(fmt, mean))}{ci}</td>"
 
@@ -85,7 +92,7 @@ def headline_table(summary: Mapping) -> str:
             continue
         low, high = summary.get("ci95", {}).get(key, (None, None))
         low, high = (math.nan if v is None else v for v in (low, high))
-        rows.append(f"<tr><td class=\"name\">{escape(label)}</td>{_cell(fmt, summary[key], low, high)}</tr>")
+        rows.append(f"<tr><td class=\"name\">{escape(label)}</td>{kpi_cell(fmt, summary[key], low, high)}</tr>")
     return ("<table><thead><tr><th class=\"name\">KPI</th><th>mean<br><small>95% CI</small></th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
@@ -105,7 +112,7 @@ def scope_table(kpis: pd.DataFrame, scope: str, columns: Iterable[tuple[str, str
     head = "".join(f"<th>{escape(h)}</th>" for _, h, _ in columns)
     body = []
     for key in order:
-        cells = [_cell(fmt, value("mean", key, m), value("ci_low", key, m), value("ci_high", key, m))
+        cells = [kpi_cell(fmt, value("mean", key, m), value("ci_low", key, m), value("ci_high", key, m))
                  for m, _, fmt in columns]
         label = escape(names.get(key, key))
         sub = f"<br><small>{escape(key)}</small>" if names.get(key, key) != key else ""
