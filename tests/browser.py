@@ -116,6 +116,9 @@ class Page:
         self.browser = browser
         browser.get(url)
         self.wait(lambda: self.find(ready) is not None, 60, f"the page's .{ready}")
+        if ready == "run":  # the explorer: wait until its knobs hold their values
+            self.wait(lambda: self.find("knob-seed", "input") is not None
+                      and self.find("knob-seed", "input").get_attribute("value") == "0", 60, "the knobs' values")
 
     def script(self, code: str, *args: Any) -> Any:
         """Run JavaScript with `deep(selector, root)` (through shadow roots) and `txt(root)` at hand."""
@@ -140,15 +143,20 @@ class Page:
             "return all('tbody tr', h.shadowRoot || h, []).map(r => Array.from(r.cells).map(c => c.innerText));", host)
         return {r[0]: r[1:] for r in rows}
 
-    def set(self, host: str, value: str) -> None:
-        """Type a value into a widget's input and confirm it (Enter), as a user does."""
+    def set(self, host: str, value: str, tries: int = 3) -> None:
+        """Type a value into a widget's input and confirm it (Enter), as a user does; check that the input holds
+        exactly that (a key lost while the page is still busy is typed again)."""
         from selenium.webdriver.common.keys import Keys
 
-        field = self.wait(lambda: (f := self.find(host, "input")) is not None and f.is_displayed() and f, 20,
-                          f"the input of .{host}")
-        field.send_keys(Keys.END, Keys.BACKSPACE * len(field.get_attribute("value") or ""))
-        field.send_keys(value, Keys.ENTER)
-        time.sleep(0.3)
+        for _ in range(tries):
+            field = self.wait(lambda: (f := self.find(host, "input")) is not None and f.is_displayed() and f, 20,
+                              f"the input of .{host}")
+            field.send_keys(Keys.END, Keys.BACKSPACE * (len(field.get_attribute("value") or "") + 2))
+            field.send_keys(value, Keys.ENTER)
+            time.sleep(0.3)
+            if (self.find(host, "input").get_attribute("value") or "") == value:
+                return
+        raise AssertionError(f".{host} holds {self.find(host, 'input').get_attribute('value')!r}, not {value!r}")
 
     def select(self, host: str, label: str) -> None:
         """Pick an option of a select widget by its text."""

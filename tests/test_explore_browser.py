@@ -79,9 +79,14 @@ def cells(summary: dict) -> dict[str, list[str]]:
 
 
 def run_and_wait(page: Page, number: int, timeout: float = 120) -> None:
-    """Press Run and wait for run `number` to be on screen."""
+    """Press Run and wait for run `number` to be on screen; if it does not come, say what the page says."""
     page.click("run")
-    page.wait(lambda: f"Run {number} done" in page.text("status"), timeout, f"run {number}")
+    try:
+        page.wait(lambda: f"Run {number} done" in page.text("status"), timeout, f"run {number}")
+    except AssertionError:
+        page.screenshot(f"failed_run_{number}")
+        raise AssertionError(f"run {number} not done after {timeout} s; status: {page.text('status')!r}; "
+                             f"message: {page.text('message')!r}") from None
 
 
 def downloaded(page: Page, host: str, name: str) -> bytes:
