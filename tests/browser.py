@@ -144,18 +144,22 @@ class Page:
         return {r[0]: r[1:] for r in rows}
 
     def set(self, host: str, value: str, tries: int = 3) -> None:
-        """Type a value into a widget's input and confirm it (Enter), as a user does; check that the input holds
-        exactly that (a key lost while the page is still busy is typed again)."""
+        """Put a value into a widget's input as a paste does (the whole text at once, then Enter), and check that
+        the input holds it. Typing it key by key after clearing the field sends the server an empty value on the
+        way, and under load its answer can land in the middle of the typing."""
         from selenium.webdriver.common.keys import Keys
 
+        paste = ("const f = arguments[0]; f.focus(); f.value = arguments[1];"
+                 "f.dispatchEvent(new Event('input', {bubbles: true})); f.dispatchEvent(new Event('change', {bubbles: true}));")
         for _ in range(tries):
             field = self.wait(lambda: (f := self.find(host, "input")) is not None and f.is_displayed() and f, 20,
                               f"the input of .{host}")
-            field.send_keys(Keys.END, Keys.BACKSPACE * (len(field.get_attribute("value") or "") + 2))
-            field.send_keys(value, Keys.ENTER)
+            self.browser.execute_script(paste, field, value)
+            field.send_keys(Keys.ENTER)
             time.sleep(0.3)
             if (self.find(host, "input").get_attribute("value") or "") == value:
                 return
+            time.sleep(1.0)
         raise AssertionError(f".{host} holds {self.find(host, 'input').get_attribute('value')!r}, not {value!r}")
 
     def select(self, host: str, label: str) -> None:
