@@ -57,6 +57,7 @@ class Explorer:
         self.running = False
         self.building = False
         self.model = "itinerant"  # the delivery model of the composed configuration (its knobs' config keys)
+        self.composed: Config | None = None  # the territory's configuration with the chosen groups
         self.results: Results | None = None
         self.baseline: Results | None = None
         self.baseline_label = ""
@@ -110,6 +111,8 @@ class Explorer:
             pn.widgets.FileDownload(callback=self._command_file, filename="command.sh", label="command.sh",
                                     color="success", disabled=True, css_classes=["download-command"]),
         ]
+        self.open_data = pn.Column(self.query, pn.Row(self.search_button), self.found, self.build_button, visible=False)
+        self.source.param.watch(self._on_source, "value")
         self.search_button.on_click(self._on_search)
         self.query.param.watch(self._on_search, "enter_pressed")
         self.found.param.watch(lambda e: setattr(self.build_button, "disabled", not e.new), "value")
@@ -133,7 +136,7 @@ class Explorer:
                                                                   width=280, margin=(-14, 10, 0, 10)), width=300)
                  for k in KNOBS]
         side = pn.Column(
-            pn.pane.Markdown("### Territory"), pn.Row(pn.Column(self.source, self.prepared, open_data), self.territory_status),
+            pn.pane.Markdown("### Territory"), pn.Row(pn.Column(self.source, self.prepared, self.open_data), self.territory_status),
             pn.pane.Markdown("### Set-up"), pn.GridBox(*knobs, ncols=2), width=620,
         )
         tabs = pn.Tabs(
@@ -157,6 +160,11 @@ class Explorer:
         return self.view().servable(title=TITLE)
 
     # ----- territory -------------------------------------------------------------------------------
+    def _on_source(self, event: Any) -> None:
+        self.prepared.visible, self.open_data.visible = event.new == "prepared scenario", event.new == "open data"
+        if event.new == "prepared scenario":  # back to the scenario the list shows
+            self._on_prepared(None)
+
     def _on_prepared(self, _event: Any) -> None:
         name = self.prepared.value
         self._set_territory([f"scenario={name}"], f"Territory: **{escape(name)}**")
@@ -174,9 +182,9 @@ class Explorer:
             self._reset_defaults(force=True)
             self._show_error(str(exc))
             return
-        config = load_config(territory)
-        if config.scenario.rota_file:
-            text += (f". Its rota comes from `{escape(config.scenario.rota_file)}`: agents, visits, sessions and "
+        rota_file = self.composed.scenario.rota_file
+        if rota_file:
+            text += (f". Its rota comes from `{escape(rota_file)}`: agents, visits, sessions and "
                      "working day do not change it.")
         self.territory_status.object = text
         self.message.visible = False
@@ -231,7 +239,7 @@ class Explorer:
         groups = self._groups()
         config = load_config(self.territory + [f"{k}={v}" for k, v in groups.items()])
         new = {k.name: value_of(config, k, groups) for k in KNOBS}
-        old, self.defaults, self.model = self.defaults, new, config.delivery.model
+        old, self.defaults, self.model, self.composed = self.defaults, new, config.delivery.model, config
         for knob in KNOBS:
             widget = self.widgets[knob.name]
             if force or (knob.kind != "group" and (widget.value == old.get(knob.name)

@@ -26,6 +26,7 @@ from bokeh.resources import INLINE
 
 from sim.build.paths import scenario_dir
 from sim.cli import load_run_config
+from sim.config import Config
 from sim.core.errors import InputError
 from sim.core.territory import load_territory
 from sim.explore.views import commune_shapes, scope_means
@@ -54,9 +55,8 @@ def _order(text: str) -> tuple:
         return (1, 0.0, text)
 
 
-def _geometry(run_dir: Path) -> dict[str, Any]:
+def _geometry(config: Config) -> dict[str, Any]:
     """The communes of a run's territory as Bokeh patches (longitudes scaled at the mean latitude)."""
-    config = load_run_config(run_dir)
     folder = scenario_dir(config)
     t = load_territory(folder, config.scenario.name)
     xs, ys, _ = commune_shapes(t, folder, 800)
@@ -98,9 +98,10 @@ def sweep_page(sweep_dir: str | Path) -> str:
             point.update(ok=False, html=f"<p class=\"note\">This set-up failed: {escape(str(r.get('error') or 'no summary'))}</p>")
             points.append(point)
             continue
-        scn = str(load_run_config(run_dir).scenario.data_dir or summary.get("scenario"))
+        config = load_run_config(run_dir)
+        scn = str(scenario_dir(config))
         if scn not in geometries:
-            geometries[scn] = _geometry(run_dir)
+            geometries[scn] = _geometry(config)
         delay, delay_text, met = _commune_values(run_dir, geometries[scn]["insee"])
         point.update(scn=scn, delay=delay, delay_text=delay_text, met=met, cost=summary.get(COST),
                      service=summary.get(SERVICE), html=headline_table(summary))
