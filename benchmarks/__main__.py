@@ -84,10 +84,13 @@ def report_marginal(r: dict) -> list[str]:
 def report_sweep(r: dict) -> list[str]:
     """Lines of case (b)."""
     n, point = r["points"], r["point_seconds"]
-    per = r["wall_seconds"] / n
-    grid = r["grid_seconds"] / n
+    per, grid, hydras = r["wall_seconds"] / n, r["grid_seconds"] / n, r["hydra_sweeper_seconds"] / n
+    marginal = (r["wall_seconds"] - r["one_point_seconds"]) / max(n - 1, 1)
     return [f"(b) {n}-point sweep of the default scenario, basic launcher, quiet outputs: {r['wall_seconds']:.1f} s, "
             f"{per:.3f} s a point = {per / point:.2f}x the {point:.3f} s of a point's simulation (goal <= 1.5x)",
+            f"    start-up (a sweep of 1 point) {r['one_point_seconds']:.2f} s; each more point {marginal:.3f} s = "
+            f"{marginal / point:.2f}x; with Hydra's own sweeper (hydra/sweeper=basic) {hydras:.3f} s a point = "
+            f"{hydras / point:.2f}x",
             f"    the same points in one process (sim.api.run_grid): {grid:.3f} s a point = {grid / point:.2f}x"]
 
 

@@ -152,20 +152,28 @@ def marginal(repeat: int, customers: int = 100_000) -> dict:
 QUIET = ["output.figures=false", "output.report=false", "output.print_table=false", "output.requests=false"]
 
 
-def sweep(points: int) -> dict:
-    """Wall time per point of a basic-launcher sweep of the default scenario, and per point in one process."""
+def _sweep_seconds(points: int, *extra: str) -> float:
+    """Wall time of `python -m sim -m seed=range(points)` with quiet outputs, interpreter start included."""
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "sim", "-m", f"seed=range({points})", *QUIET, f"hydra.sweep.dir={folder}"],
-                       check=True, capture_output=True, text=True)
-        wall = time.perf_counter() - started
+        subprocess.run([sys.executable, "-m", "sim", "-m", f"seed=range({points})", *QUIET, *extra,
+                        f"hydra.sweep.dir={folder}"], check=True, capture_output=True, text=True)
+        return time.perf_counter() - started
+
+
+def sweep(points: int) -> dict:
+    """Wall time per point of a basic-launcher sweep of the default scenario (with this project's sweeper, and
+    with Hydra's own), its start-up (a sweep of one point), and per point in one process."""
+    wall = _sweep_seconds(points)
+    one = _sweep_seconds(1)
+    hydras = _sweep_seconds(points, "hydra/sweeper=basic")
     point = min(_default_point(10)[0] for _ in range(3))
     started = time.perf_counter()
     table = run_grid({"seed": list(range(points))})
     grid = time.perf_counter() - started
     assert (table["status"] == "ok").all()
-    return {"case": "sweep", "points": points, "wall_seconds": wall, "point_seconds": point,
-            "grid_seconds": grid, "peak_mb": peak_mb()}
+    return {"case": "sweep", "points": points, "wall_seconds": wall, "one_point_seconds": one,
+            "hydra_sweeper_seconds": hydras, "point_seconds": point, "grid_seconds": grid, "peak_mb": peak_mb()}
 
 
 def command(repeat: int) -> dict:

@@ -130,7 +130,7 @@ def saved_options(sweep_dir: Path) -> OptimiseConfig:
 
 def sweep_size(config: DictConfig) -> int | None:
     """How many runs a multirun will launch (None if its sweeper is not Hydra's basic one)."""
-    if not str(config.hydra.sweeper.get("_target_", "")).endswith("BasicSweeper"):
+    if not str(config.hydra.sweeper.get("_target_", "")).endswith(("BasicSweeper", "sim_launchers.Sweeper")):
         return None
     return len(sweep_points(sweep_overrides(config)))
 

@@ -100,8 +100,8 @@ QUIET = ["output.print_table=false", "output.figures=false", "output.report=fals
 
 
 def sweep_cmd(sweep_dir: Path, *args: str) -> list[str]:
-    """The command of a quiet sweep into `sweep_dir`: `python -m sim -m <args>`."""
-    return [sys.executable, "-m", "sim", "-m", *args, *QUIET, f"hydra.sweep.dir={sweep_dir}"]
+    """The command of a quiet sweep into `sweep_dir`: `python -m sim -m <args>` (`args` may turn an output back on)."""
+    return [sys.executable, "-m", "sim", "-m", *QUIET, *args, f"hydra.sweep.dir={sweep_dir}"]
 
 
 def checkpoints_of(run_dir: Path) -> int:

@@ -34,7 +34,8 @@ def test_marginal_sweep_and_command_cases_measure_what_they_say(monkeypatch: pyt
     assert "x the minimal SimPy M/M/c" in bench.report_marginal(r)[0]
     s = cases.sweep(points=2)
     assert s["wall_seconds"] > s["point_seconds"] > 0 and s["grid_seconds"] > 0
-    assert len(bench.report_sweep(s)) == 2
+    assert s["hydra_sweeper_seconds"] > 0 and s["one_point_seconds"] > 0
+    assert len(bench.report_sweep(s)) == 3
     c = cases.command(repeat=1)
     assert {"imports", "check", "simulate", "kpis", "outputs", "figures", "report"} <= set(c["phases"])
     assert c["wall_seconds"] >= sum(c["phases"].values()) > 0

@@ -99,6 +99,22 @@ def test_infeasible_point_fails_alone_and_the_table_lists_every_run(tmp_path: Pa
     pd.testing.assert_frame_equal(pd.read_parquet(out / "sweep.parquet"), table)
 
 
+def test_the_default_sweeper_runs_the_jobs_of_hydras_basic_one_with_the_same_configurations(tmp_path: Path) -> None:
+    args = ["staffing.agents=2,3", "delivery=itinerant", "seed=0,1"]
+    ours, hydras = tmp_path / "once", tmp_path / "basic"
+    for out, extra in ((ours, []), (hydras, ["hydra/sweeper=basic"])):
+        r = sweep(out, *args, *extra)
+        assert r.returncode == 0, r.stderr
+    runs = sorted(p.name for p in hydras.iterdir() if p.is_dir())
+    assert runs == sorted(p.name for p in ours.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
+    for run in runs:
+        for name in (".hydra/config.yaml", ".hydra/overrides.yaml", "summary.json", "kpis.csv"):
+            assert (ours / run / name).read_bytes() == (hydras / run / name).read_bytes(), (run, name)
+        mine, theirs = (OmegaConf.load(d / run / ".hydra" / "hydra.yaml").hydra for d in (ours, hydras))
+        assert mine.job == theirs.job and mine.overrides.task == theirs.overrides.task
+    assert (ours / "sweep.csv").read_bytes() == (hydras / "sweep.csv").read_bytes()
+
+
 def test_collect_lists_incomplete_runs_and_refuses_a_folder_without_runs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     for job, agents in enumerate((1, 2)):
         (tmp_path / str(job) / ".hydra").mkdir(parents=True)

@@ -1,7 +1,8 @@
-"""The simulator's Hydra launchers: hydra-submitit-launcher's SLURM and local launchers, surviving lost jobs.
+"""The simulator's Hydra plugins: hydra-submitit-launcher's SLURM and local launchers, surviving lost jobs, and
+Hydra's basic sweeper composing each job's configuration from a kept composition.
 
-Selected by configs/hydra/launcher/slurm.yaml and local.yaml. Hydra takes launchers only from the
-`hydra_plugins` package, hence this module outside `sim`.
+Selected by configs/hydra/launcher/slurm.yaml and local.yaml, and configs/hydra/sweeper/once.yaml (the
+default). Hydra takes plugins only from the `hydra_plugins` package, hence this module outside `sim`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,27 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.types import HydraContext, TaskFunction
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
+from sim.cli import ComposedOnce
 from sim.study.runs import record_lost
+
+
+class Sweeper(BasicSweeper):
+    """Hydra's basic sweeper (the same jobs, in the same order and batches), its launcher's jobs composed by
+    `sim.cli.ComposedOnce`: a job costs a copy and a few assignments instead of two compositions."""
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        once = HydraContext(config_loader=ComposedOnce(hydra_context.config_loader), callbacks=hydra_context.callbacks)
+        super().setup(hydra_context=once, task_function=task_function, config=config)
+
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        """Hydra's check that every job of the batch composes, done by `ComposedOnce.check_sweep_config`."""
+        for overrides in batch:
+            self.hydra_context.config_loader.check_sweep_config(self.config, list(overrides))
 
 
 class SurvivingLostJobs:
