@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from sim.core.errors import InputError
+from sim.core.stats import wilson_interval
 from sim.study.optimise import Target
-from sim.study.robust import _wilson, assumption_sample, robust
+from sim.study.robust import assumption_sample, robust
 
 
 def test_probabilities_and_the_cheapest_robust_setup_on_a_known_model() -> None:
@@ -31,7 +32,7 @@ def test_probabilities_and_the_cheapest_robust_setup_on_a_known_model() -> None:
 
 
 def test_wilson_interval_and_bad_arguments() -> None:
-    low, high = _wilson(0.7, 10)
+    low, high = wilson_interval(0.7, 10)
     assert (round(low, 3), round(high, 3)) == (0.397, 0.892)
     with pytest.raises(InputError, match="--probability: must be in"):
         robust(lambda o: {}, {"a": []}, {"u": (0, 1)}, [], probability=1.5)

@@ -1,9 +1,10 @@
-"""Confidence intervals over replications: the one t-interval every KPI, difference and stopping rule uses."""
+"""Confidence intervals: the one t-interval every KPI, difference and stopping rule uses over replications, and
+the Wilson interval of a proportion (how often a set-up meets its targets over sampled assumptions)."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import stdtrit  # the Student t quantile, as scipy.stats.t.ppf computes it
+from scipy.special import ndtri, stdtrit  # the normal and Student t quantiles, as scipy.stats computes them
 
 CONFIDENCE = 0.95
 _UPPER = 0.975  # the t quantile of a two-sided 95% interval
@@ -14,3 +15,11 @@ def t_half_width(sd: np.ndarray | float, n: np.ndarray | int) -> np.ndarray:
     n = np.asarray(n, dtype=float)
     half = stdtrit(np.maximum(n - 1, 1), _UPPER) * np.asarray(sd, dtype=float) / np.sqrt(np.maximum(n, 1))
     return np.where(n > 1, half, np.nan)
+
+
+def wilson_interval(p: float, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion p out of n (sound near 0 and 1, where the normal one is not)."""
+    z = float(ndtri(_UPPER))
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -91,32 +91,23 @@ class Checkpoints(Protocol):
     def save(self, rep: int, value: Replication) -> None: ...
 
 
-KEEP_EVERY_S = 0.25
-"""A finished replication is kept on disk once this long has passed since the last one kept (or the run's start):
-a stopped run loses at most this much work and one replication, and a run of quick replications (a sweep point
-of the default scenario: 6 ms each, 1 ms to keep) writes few files or none."""
-
-
 def _replications(scenario: Scenario, cfg: Config, keep_requests: bool, count: int, chunk: int | None = None,
                   job_folder: Path | None = None, checkpoints: Checkpoints | None = None) -> Iterator[Replication]:
     """Replications 0..count-1 in order; with `checkpoints`, those already kept are read back, the others
-    computed and kept as they finish, every `KEEP_EVERY_S` (a run started again after a stop redoes only those)."""
+    computed and kept as each finishes (a run started again after a stop redoes only those)."""
     tasks = [(scenario, cfg.seed, r, keep_requests) for r in range(count)]
     if checkpoints is None:
         yield from _computed(tasks, cfg, chunk, job_folder)
         return
     held = {rep: value for rep in range(count) if (value := checkpoints.load(rep)) is not None}
     computed = _computed([t for t in tasks if t[2] not in held], cfg, chunk, job_folder)
-    kept = time.perf_counter()
     try:
         for rep in range(count):
             if rep in held:
                 yield held.pop(rep)
                 continue
             value = next(computed)
-            if time.perf_counter() - kept >= KEEP_EVERY_S:
-                checkpoints.save(rep, value)
-                kept = time.perf_counter()
+            checkpoints.save(rep, value)
             yield value
     finally:
         computed.close()

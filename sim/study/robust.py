@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.core.errors import InputError
+from sim.core.stats import wilson_interval
 from sim.study.optimise import Target
 from sim.study.sensitivity import point_overrides, problem_of
 
@@ -49,7 +50,7 @@ def robust(run: Callable[[list[str]], Mapping[str, float]], setups: Mapping[str,
             met.append(bool(all(t.met(one, use_ci=False).iloc[0] for t in targets)))
             costs.append(float("nan") if summary.get(cost) is None else float(summary[cost]))
         p, n = float(np.mean(met)), len(met)
-        low, high = _wilson(p, n)
+        low, high = wilson_interval(p, n)
         rows.append({"setup": name, "p_meets_targets": p, "p_ci_low": low, "p_ci_high": high,
                      f"{cost}_mean": float(np.nanmean(costs)), f"{cost}_p90": float(np.nanpercentile(costs, 90)),
                      "samples": n})
@@ -59,10 +60,3 @@ def robust(run: Callable[[list[str]], Mapping[str, float]], setups: Mapping[str,
     if not able.empty:
         table.loc[able[f"{cost}_mean"].idxmin(), "recommended"] = True
     return table
-
-
-def _wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of a proportion p out of n."""
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
