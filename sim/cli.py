@@ -209,11 +209,11 @@ class ComposedOnce:
     """Hydra's config loader for a sweep's jobs, composing each set of group selections once.
 
     Hydra composes every job from the files, twice (its sweeper checks the batch, its launcher composes
-    again), about 60 ms each on this configuration. A sweep's jobs differ mostly in plain values (`seed=3`,
+    again), about 75 ms each on this configuration. A sweep's jobs differ mostly in plain values (`seed=3`,
     `staffing.agents=2`): this composes their group selections once, applies the values as Hydra applies
     them after composing, and rewrites the two fields Hydra derives from a job's overrides
     (`hydra.overrides.task`, `hydra.job.override_dirname`). Anything else goes to Hydra's own loader.
-    tests/test_sweep_compose.py checks that both give the same configuration, node for node.
+    tests/test_compose.py checks that both give the same configuration, node for node.
     """
 
     def __init__(self, loader: Any) -> None:
