@@ -14,7 +14,7 @@ import functools
 import re
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from sim.build.delivery import mode
 from sim.config import Config, repo_root, validate
@@ -145,8 +145,18 @@ def _composed(groups: tuple[str, ...]) -> Any:
     return compose(groups)
 
 
-def _split_plain(overrides: list[str]) -> tuple[list[str], list[Any]] | None:
-    """(group selections, plain `key=value` overrides) if that is all there is, else None (compose fully)."""
+class Split(NamedTuple):
+    """Overrides split as Hydra uses them: group selections (input lines), plain `key=value` overrides, and all of
+    them parsed, in their order."""
+
+    groups: list[str]
+    plain: list[Any]
+    parsed: list[Any]
+
+
+def _split_plain(overrides: list[str]) -> Split | None:
+    """The overrides split into group selections and plain `key=value` overrides, if that is all there is, else None
+    (compose fully)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
@@ -160,7 +170,7 @@ def _split_plain(overrides: list[str]) -> tuple[list[str], list[Any]] | None:
         if special or "/" in key or key.split(".")[0] == "hydra":
             return None
         (groups if key in GROUPS else plain).append(o.input_line if key in GROUPS else o)
-    return groups, plain
+    return Split(groups, plain, parsed)
 
 
 def load_configs(combos: list[list[str]]) -> list[Config]:
@@ -170,12 +180,12 @@ def load_configs(combos: list[list[str]]) -> list[Config]:
     configs = []
     for overrides in combos:
         split = _split_plain(overrides)
-        key = split and (tuple(split[0]), tuple(o.key_or_group for o in split[1]))
+        key = split and (tuple(split.groups), tuple(o.key_or_group for o in split.plain))
         config = None
         if key:
             if key not in scratch:
                 scratch[key] = copy.deepcopy(_composed(key[0]))
-            if _updated(scratch[key], split[1]):
+            if _updated(scratch[key], split.plain):
                 try:
                     config = to_config(scratch[key])
                 except Exception:  # the full composition below says what is wrong
@@ -195,9 +205,8 @@ def load_config(overrides: Iterable[str] = ()) -> Config:
     overrides = list(overrides)
     split = _split_plain(overrides)
     if split is not None:
-        groups, plain = split
-        cfg = copy.deepcopy(_composed(tuple(groups)))
-        if _updated(cfg, plain):
+        cfg = copy.deepcopy(_composed(tuple(split.groups)))
+        if _updated(cfg, split.plain):
             try:
                 return to_config(cfg)
             except Exception:  # let the full composition say what is wrong, in Hydra's words
@@ -229,21 +238,19 @@ class ComposedOnce:
     def load_sweep_config(self, master_config: Any, sweep_overrides: list[str]) -> Any:
         """The configuration of one job: Hydra's `load_sweep_config`, from a kept composition of its groups."""
         from hydra._internal.config_loader_impl import get_overrides_dirname
-        from hydra.core.override_parser.overrides_parser import OverridesParser
         from omegaconf import OmegaConf
 
         overrides = list(sweep_overrides)
         split = _split_plain(overrides)
-        if split is None or not split[1]:
+        if split is None or not split.plain:
             return self.loader.load_sweep_config(master_config, overrides)
-        cfg = copy.deepcopy(self._base(master_config, split[0]))
-        if not _updated(cfg, split[1]):  # let Hydra's composition say what is wrong, in its words
+        cfg = copy.deepcopy(self._base(master_config, split.groups))
+        if not _updated(cfg, split.plain):  # let Hydra's composition say what is wrong, in its words
             return self.loader.load_sweep_config(master_config, overrides)
         job = cfg.hydra.job.config.override_dirname
         cfg.hydra.overrides.task = overrides
         cfg.hydra.job.override_dirname = get_overrides_dirname(
-            overrides=OverridesParser.create().parse_overrides(overrides), kv_sep=job.kv_sep,
-            item_sep=job.item_sep, exclude_keys=job.exclude_keys)
+            overrides=split.parsed, kv_sep=job.kv_sep, item_sep=job.item_sep, exclude_keys=job.exclude_keys)
         OmegaConf.copy_cache(from_config=master_config, to_config=cfg)
         return cfg
 
@@ -252,13 +259,13 @@ class ComposedOnce:
         group selections (a value's type check does not depend on the others), not on a copy each."""
         overrides = list(sweep_overrides)
         split = _split_plain(overrides)
-        if split is None or not split[1]:
+        if split is None or not split.plain:
             self.load_sweep_config(master_config, overrides)
             return
-        groups = tuple(split[0])
+        groups = tuple(split.groups)
         if groups not in self.scratch:
-            self.scratch[groups] = copy.deepcopy(self._base(master_config, split[0]))
-        if not _updated(self.scratch[groups], split[1]):
+            self.scratch[groups] = copy.deepcopy(self._base(master_config, split.groups))
+        if not _updated(self.scratch[groups], split.plain):
             self.scratch.pop(groups)
             self.loader.load_sweep_config(master_config, overrides)
 
