@@ -190,7 +190,7 @@ def load_configs(combos: list[list[str]]) -> list[Config]:
                     config = to_config(scratch[key])
                 except Exception:  # the full composition below says what is wrong
                     pass
-        configs.append(config or load_config(overrides))
+        configs.append(config or to_config(compose(overrides)))  # Hydra's words for what is wrong
     return configs
 
 
@@ -202,16 +202,7 @@ def load_config(overrides: Iterable[str] = ()) -> Config:
     configurations costs one Hydra composition, not one each. Anything else, or any error, goes through
     a full composition, which gives the canonical message.
     """
-    overrides = list(overrides)
-    split = _split_plain(overrides)
-    if split is not None:
-        cfg = copy.deepcopy(_composed(tuple(split.groups)))
-        if _updated(cfg, split.plain):
-            try:
-                return to_config(cfg)
-            except Exception:  # let the full composition say what is wrong, in Hydra's words
-                pass
-    return to_config(compose(overrides))
+    return load_configs([list(overrides)])[0]
 
 
 class ComposedOnce:
